@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { registerInit } from './init.js';
+import { registerSync } from './sync.js';
+import { registerLayers } from './layers.js';
+import { registerConfig } from './config.js';
+import { registerBuild } from './build.js';
+import { registerShell } from './shell.js';
+import { registerFlash } from './flash.js';
+
+export function registerCommands(program: Command): void {
+  registerInit(program);
+  registerSync(program);
+  registerLayers(program);
+  registerConfig(program);
+  registerBuild(program);
+  registerShell(program);
+  registerFlash(program);
+}

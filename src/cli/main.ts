@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Argument parsing only: each command's options live in src/cli/commands/<name>.ts, and its
+// implementation is imported lazily so that `yoctoforge --help` loads nothing heavy.
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands/index.js';
+import { reportError } from './report-error.js';
+import { ExitCode } from '../errors.js';
+import { forceCiMode } from '../util/output.js';
+import { VERSION } from '../version.js';
+
+const program = new Command();
+program
+  .name('yoctoforge')
+  .description('Declarative, containerised Yocto builds for Raspberry Pi + Docker images, and a safe flasher')
+  .version(VERSION)
+  .option('--ci', 'non-interactive CI mode: plain timestamped logs, no spinners (on when CI is set or stdout is not a TTY)')
+  .option('-C, --project <dir>', 'project directory (where layers.yaml lives)', '.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .hook('preAction', (command) => {
+    if (command.optsWithGlobals().ci) forceCiMode();
+  });
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version end through here too, with exit code 0.
+    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+  } else {
+    process.exitCode = reportError(error);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Exit codes are part of the CLI contract (documented in README.md): CI pipelines branch on them.
+ */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  environment: 3,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error whose message is meant for the user as is: printed as one line, no stack trace. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.badInput,
+    /** Extra lines (a table of problems, the tail of a log) printed after the one-line message. */
+    readonly details: string[] = [],
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** Bad manifest, bad flags, bad file: exit 2. */
+export class InputError extends UserError {
+  constructor(message: string, details: string[] = []) {
+    super(message, ExitCode.badInput, details);
+    this.name = 'InputError';
+  }
+}
+
+/** The machine cannot do it (no engine, no disk space, missing tool): exit 3. */
+export class EnvironmentError extends UserError {
+  constructor(message: string, details: string[] = []) {
+    super(message, ExitCode.environment, details);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/** The work itself failed (BitBake task, verification mismatch): exit 1. */
+export class OperationError extends UserError {
+  constructor(message: string, details: string[] = []) {
+    super(message, ExitCode.failed, details);
+    this.name = 'OperationError';
+  }
+}
+
+export class InterruptedError extends UserError {
+  constructor(message = 'interrupted') {
+    super(message, ExitCode.interrupted);
+    this.name = 'InterruptedError';
+  }
+}
