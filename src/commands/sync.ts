@@ -1,4 +1,44 @@
-import { InputError } from '../errors.js';
-export async function runSync(_opts: unknown): Promise<void> {
-  throw new InputError('sync is not implemented yet');
+import { loadProject } from '../manifest/load.js';
+import { planSync, type CloneMode, type RepoSyncResult } from '../layers/sync.js';
+import { runSteps } from '../ui/tasks.js';
+import { logLine, outputMode, warnLine } from '../util/output.js';
+import { interruptible } from '../util/signals.js';
+
+export interface SyncCommandOptions {
+  projectDir: string;
+  locked: boolean;
+  update: boolean;
+  force: boolean;
+  cloneMode?: CloneMode;
+  jobs: number;
+}
+
+export async function runSync(options: SyncCommandOptions): Promise<void> {
+  const project = await loadProject(options.projectDir);
+  const plan = await planSync(project, {
+    locked: options.locked,
+    update: options.update,
+    force: options.force,
+    cloneMode: options.cloneMode,
+    jobs: options.jobs,
+    interactive: outputMode().interactive,
+  });
+  const results: RepoSyncResult[] = [];
+  await interruptible(plan.abandon, async () => {
+    await runSteps(
+      plan.repos.map((repo) => ({
+        title: repo.name,
+        run: async () => {
+          const result = await repo.run();
+          results.push(result);
+          return result.detail;
+        },
+      })),
+      undefined,
+      { concurrent: plan.jobs, exitOnError: false },
+    );
+  });
+  for (const r of results) if (r.detail.includes('uncommitted changes')) warnLine(`${r.name}: ${r.detail}`);
+  const outcome = await plan.finish(results);
+  logLine(outcome.lockWritten ? 'layers.lock.yaml written' : 'layers.lock.yaml unchanged');
 }

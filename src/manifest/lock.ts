@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { Project } from './load.js';
+import { commitId, LOCK_FILE, type RepoSpec } from './schema.js';
+
+const lockedRepoSchema = z.strictObject({
+  url: z.string(),
+  branch: z.string().optional(),
+  tag: z.string().optional(),
+  commit: commitId,
+});
+
+const lockSchema = z.strictObject({
+  version: z.literal(1),
+  repos: z.record(z.string(), lockedRepoSchema),
+});
+
+export type LockedRepo = z.infer<typeof lockedRepoSchema>;
+export type Lock = z.infer<typeof lockSchema>;
+
+export function lockFilePath(project: Project): string {
+  return path.join(project.dir, LOCK_FILE);
+}
+
+export async function readLock(project: Project): Promise<Lock | undefined> {
+  const file = lockFilePath(project);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new InputError(`${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const result = lockSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new InputError(`${file} is not a yoctoforge lock file: ${issue.path.join('.') || '(top level)'}: ${issue.message} (delete it and run \`yoctoforge sync\`)`);
+  }
+  return result.data;
+}
+
+export function renderLock(lock: Lock): string {
+  const lines = [
+    '# Exact commits of every layer repository, written by `yoctoforge sync`.',
+    '# Commit this file next to layers.yaml; `yoctoforge sync --update` moves it forward.',
+    'version: 1',
+    'repos:',
+  ];
+  for (const name of Object.keys(lock.repos).sort()) {
+    const repo = lock.repos[name]!;
+    lines.push(`  ${name}:`);
+    lines.push(`    url: ${JSON.stringify(repo.url)}`);
+    if (repo.branch) lines.push(`    branch: ${JSON.stringify(repo.branch)}`);
+    if (repo.tag) lines.push(`    tag: ${JSON.stringify(repo.tag)}`);
+    lines.push(`    commit: ${repo.commit}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function writeLock(project: Project, lock: Lock): Promise<void> {
+  await writeFileAtomic(lockFilePath(project), renderLock(lock));
+}
+
+/** The ref a repo follows: manifest's branch or tag, else the release series. */
+export function followedRef(spec: RepoSpec, series: string | undefined): { branch?: string; tag?: string } {
+  if (spec.tag) return { tag: spec.tag };
+  if (spec.branch) return { branch: spec.branch };
+  if (series) return { branch: series };
+  return {};
+}
+
+/**
+ * Why the lock no longer describes the manifest, one reason per repo; empty when it does.
+ * A lock entry is stale when its repo's URL or followed ref changed, or a pinned commit differs.
+ */
+export function lockStaleness(project: Project, lock: Lock): string[] {
+  const repos = project.manifest.repos;
+  const reasons = Object.entries(repos).flatMap(([name, spec]) => {
+    const problem = repoLockProblem(spec, lock.repos[name], project.manifest.series);
+    return problem ? [`${name}: ${problem}`] : [];
+  });
+  for (const name of Object.keys(lock.repos)) {
+    if (!(name in repos)) reasons.push(`${name}: in the lock but no longer in the manifest`);
+  }
+  return reasons;
+}
+
+/** Why one lock entry does not describe its manifest entry, or undefined when it does. */
+export function repoLockProblem(spec: RepoSpec, locked: LockedRepo | undefined, series: string | undefined): string | undefined {
+  if (!locked) return 'not in the lock';
+  if (locked.url !== spec.url) return `url changed (${locked.url} → ${spec.url})`;
+  const ref = followedRef(spec, series);
+  if ((ref.branch ?? '') !== (locked.branch ?? '') || (ref.tag ?? '') !== (locked.tag ?? '')) {
+    return `ref changed (${describeRef(locked)} → ${describeRef(ref)})`;
+  }
+  if (spec.commit && spec.commit !== locked.commit) {
+    return `pinned commit ${spec.commit.slice(0, 12)} but locked ${locked.commit.slice(0, 12)}`;
+  }
+  return undefined;
+}
+
+function describeRef(ref: { branch?: string; tag?: string }): string {
+  return ref.tag ? `tag ${ref.tag}` : ref.branch ? `branch ${ref.branch}` : 'default branch';
+}

@@ -1,0 +1,41 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Project } from './load.js';
+
+export interface ProjectPaths {
+  layersDir: string;
+  buildRoot: string;
+  buildDir(target: string): string;
+  /** root of the caches shared across targets and projects */
+  cacheRoot: string;
+  dlDir: string;
+  sstateDir: string;
+  /** PERSISTENT_DIR: holds the hash-equivalence database shared beside the sstate cache */
+  persistentDir: string;
+}
+
+/**
+ * Where things live. Precedence for the caches: environment (YOCTOFORGE_CACHE_DIR,
+ * YOCTOFORGE_DL_DIR, YOCTOFORGE_SSTATE_DIR), then the manifest's `cache`, then the user's
+ * cache directory, so every project of a user shares one download and sstate cache.
+ */
+export function projectPaths(project: Project, env: NodeJS.ProcessEnv = process.env): ProjectPaths {
+  const m = project.manifest;
+  const inProject = (p: string): string => path.resolve(project.dir, p);
+  const userCache = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
+  const cacheRoot = env.YOCTOFORGE_CACHE_DIR
+    ? path.resolve(env.YOCTOFORGE_CACHE_DIR)
+    : m.cache?.dir
+      ? inProject(m.cache.dir)
+      : path.join(userCache, 'yoctoforge');
+  const buildRoot = inProject(m.build_dir ?? 'build');
+  return {
+    layersDir: inProject(m.layers_dir ?? 'layers'),
+    buildRoot,
+    buildDir: (target) => path.join(buildRoot, target),
+    cacheRoot,
+    dlDir: env.YOCTOFORGE_DL_DIR ? path.resolve(env.YOCTOFORGE_DL_DIR) : m.cache?.downloads ? inProject(m.cache.downloads) : path.join(cacheRoot, 'downloads'),
+    sstateDir: env.YOCTOFORGE_SSTATE_DIR ? path.resolve(env.YOCTOFORGE_SSTATE_DIR) : m.cache?.sstate ? inProject(m.cache.sstate) : path.join(cacheRoot, 'sstate-cache'),
+    persistentDir: path.join(cacheRoot, 'persistent'),
+  };
+}
