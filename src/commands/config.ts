@@ -1,4 +1,16 @@
-import { InputError } from '../errors.js';
-export async function runConfig(_opts: unknown): Promise<void> {
-  throw new InputError('config is not implemented yet');
+import path from 'node:path';
+import { renderTargetConf } from '../conf/render.js';
+import { checkLayers } from '../layers/check.js';
+import { loadProject } from '../manifest/load.js';
+import { resolveTarget } from '../manifest/target.js';
+import { logLine } from '../util/output.js';
+
+export async function runConfig(options: { projectDir: string; target?: string }): Promise<void> {
+  const project = await loadProject(options.projectDir);
+  const target = resolveTarget(project, options.target);
+  const layers = await checkLayers(project, target);
+  const rendered = await renderTargetConf(project, target, layers);
+  const rel = (p: string): string => path.relative(process.cwd(), p) || p;
+  logLine(`${rendered.changed ? 'wrote' : 'unchanged'} ${rel(rendered.files.localConf)}`);
+  logLine(`${rendered.changed ? 'wrote' : 'unchanged'} ${rel(rendered.files.bblayersConf)}`);
 }

@@ -1,4 +1,37 @@
+import path from 'node:path';
 import { InputError } from '../errors.js';
-export async function runLayers(_opts: unknown): Promise<void> {
-  throw new InputError('layers is not implemented yet');
+import { inspectLayers } from '../layers/check.js';
+import { loadProject } from '../manifest/load.js';
+import { resolveTarget, targetNames } from '../manifest/target.js';
+
+export async function runLayers(options: { projectDir: string; target?: string; json: boolean }): Promise<void> {
+  const project = await loadProject(options.projectDir);
+  const target = options.target || targetNames(project).length === 1 ? resolveTarget(project, options.target) : undefined;
+  const result = await inspectLayers(project, target);
+  const rows = result.layers.flatMap((layer) =>
+    layer.collections.map((c) => ({
+      layer: layer.id,
+      collection: c.name,
+      path: path.relative(project.dir, layer.dir),
+      priority: c.priority ?? '',
+      compatible: c.seriesCompat.join(' '),
+      status: layer.problems.length === 0 ? 'ok' : 'PROBLEM',
+    })),
+  );
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ coreSeries: result.coreSeries, layers: rows, problems: result.problems }, null, 2)}\n`);
+  } else {
+    printTable(['layer', 'collection', 'path', 'priority', 'compatible series', 'status'], rows.map((r) => [r.layer, r.collection, r.path, String(r.priority), r.compatible, r.status]));
+    if (result.coreSeries.length > 0) process.stdout.write(`core series: ${result.coreSeries.join(' ')}\n`);
+  }
+  if (result.problems.length > 0) {
+    throw new InputError(`layer check failed: ${result.problems.length} problem(s)`, result.problems);
+  }
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(`${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
 }

@@ -1,13 +1,18 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 
 /**
- * A git runner for one directory. simple-git spawns the user's own git, so their configuration
- * applies as is: credentials helpers, `url.<base>.insteadOf` mirrors, proxies, SSH keys.
+ * A git runner for one directory. simple-git spawns the user's own git with the user's own
+ * environment, so their configuration applies as is: credential helpers, `url.<base>.insteadOf`
+ * mirrors, proxies, SSH keys, GIT_CONFIG_GLOBAL.
  */
-export function gitAt(dir: string, interactive: boolean): SimpleGit {
-  const git = simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true });
-  // In CI a credential prompt would hang the job forever; fail instead.
-  return interactive ? git : git.env({ ...process.env, GIT_TERMINAL_PROMPT: '0' });
+export async function gitAt(dir: string, interactive: boolean): Promise<SimpleGit> {
+  // Imported on first use: a warm sync that finds every repo in place never spawns git.
+  const { simpleGit } = await import('simple-git');
+  // In CI a credential prompt would hang the job forever; fail instead. Set on our own
+  // environment (inherited by git) rather than through simple-git's env(), which would then
+  // vet, and refuse, the user's GIT_CONFIG_* variables.
+  if (!interactive) process.env.GIT_TERMINAL_PROMPT = '0';
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true });
 }
 
 /** The first meaningful line of a git failure, for one-line error messages. */

@@ -6,6 +6,7 @@ import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writ
 import { projectPaths } from '../manifest/paths.js';
 import type { RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';
+import type { SimpleGit } from 'simple-git';
 import { gitAt, gitFailure } from './git.js';
 
 export type CloneMode = 'full' | 'shallow' | 'blobless';
@@ -173,7 +174,7 @@ async function cloneRepo(job: RepoJob, mode: CloneMode, options: SyncOptions): P
   const partial = path.join(path.dirname(job.dir), `.${job.name}.partial-${process.pid}`);
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  const git = gitAt(partial, options.interactive ?? false);
+  const git = await gitAt(partial, options.interactive ?? false);
   try {
     await git.init();
     await git.addRemote('origin', job.spec.url);
@@ -192,31 +193,31 @@ async function cloneRepo(job: RepoJob, mode: CloneMode, options: SyncOptions): P
  * Makes `wanted` (or the followed ref's head) present locally, fetching only when needed.
  * Returns the commit to check out.
  */
-async function fetchWanted(git: ReturnType<typeof gitAt>, job: RepoJob, mode: CloneMode, fresh: boolean): Promise<string> {
+async function fetchWanted(git: SimpleGit, job: RepoJob, mode: CloneMode, fresh: boolean): Promise<string> {
   const depth = mode === 'shallow' ? ['--depth', '1'] : [];
   const filter = mode === 'blobless' ? ['--filter=blob:none'] : [];
   if (job.wanted) {
     if (!fresh && (await hasCommit(git, job.wanted))) return job.wanted;
     if (mode === 'shallow') {
-      await git.raw(['fetch', '--quiet', ...depth, 'origin', job.wanted]);
+      await git.raw(['fetch', '--quiet', '--update-shallow', ...depth, 'origin', job.wanted]);
     } else {
-      await git.raw(['fetch', '--quiet', '--tags', '--force', ...filter, 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+      await git.raw(['fetch', '--quiet', '--update-shallow', '--tags', '--force', ...filter, 'origin', '+refs/heads/*:refs/remotes/origin/*']);
       // A pinned commit that no branch or tag reaches any more: ask for it by id.
-      if (!(await hasCommit(git, job.wanted))) await git.raw(['fetch', '--quiet', ...filter, 'origin', job.wanted]);
+      if (!(await hasCommit(git, job.wanted))) await git.raw(['fetch', '--quiet', '--update-shallow', ...filter, 'origin', job.wanted]);
     }
     if (!(await hasCommit(git, job.wanted))) throw new OperationError(`commit ${job.wanted} is not in ${job.spec.url}`);
     return job.wanted;
   }
   if (job.ref.tag) {
-    await git.raw(['fetch', '--quiet', '--force', ...depth, ...filter, 'origin', `+refs/tags/${job.ref.tag}:refs/tags/${job.ref.tag}`]);
+    await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, 'origin', `+refs/tags/${job.ref.tag}:refs/tags/${job.ref.tag}`]);
     return (await git.raw(['rev-parse', `refs/tags/${job.ref.tag}^{commit}`])).trim();
   }
   if (job.ref.branch) {
     const tracking = `refs/remotes/origin/${job.ref.branch}`;
-    await git.raw(['fetch', '--quiet', '--force', ...depth, ...filter, ...(mode === 'full' || mode === 'blobless' ? ['--tags'] : []), 'origin', `+refs/heads/${job.ref.branch}:${tracking}`]);
+    await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, ...(mode === 'full' || mode === 'blobless' ? ['--tags'] : []), 'origin', `+refs/heads/${job.ref.branch}:${tracking}`]);
     return (await git.raw(['rev-parse', `${tracking}^{commit}`])).trim();
   }
-  await git.raw(['fetch', '--quiet', '--force', ...depth, ...filter, 'origin', '+HEAD:refs/remotes/origin/HEAD']);
+  await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, 'origin', '+HEAD:refs/remotes/origin/HEAD']);
   return (await git.raw(['rev-parse', 'refs/remotes/origin/HEAD^{commit}'])).trim();
 }
 
@@ -225,13 +226,15 @@ async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, r
   if (!(await isDirectory(path.join(job.dir, '.git')))) {
     throw new InputError(`${job.dir} exists but is not a git repository; move it away or delete it`);
   }
-  const git = gitAt(job.dir, options.interactive ?? false);
-  const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
-
-  // Fast path: already at the wanted commit; no network, no checkout.
+  // Fast path: a detached HEAD already at the wanted commit needs no git process at all.
+  const detached = await detachedHead(job.dir);
+  if (job.wanted && detached === job.wanted) {
+    return { ...base, action: 'up-to-date', commit: detached, detail: `at ${detached.slice(0, 12)}` };
+  }
+  const git = await gitAt(job.dir, options.interactive ?? false);
+  const head = detached ?? (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
   if (job.wanted && head === job.wanted) {
-    const dirty = await uncommittedChanges(git);
-    return { ...base, action: 'up-to-date', commit: head, detail: dirty ? `at ${head.slice(0, 12)}, with uncommitted changes (left as they are)` : `at ${head.slice(0, 12)}` };
+    return { ...base, action: 'up-to-date', commit: head, detail: `at ${head.slice(0, 12)}` };
   }
 
   const remoteUrl = (await git.raw(['config', '--get', 'remote.origin.url']).catch(() => '')).trim();
@@ -258,7 +261,14 @@ async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, r
   return { ...base, action: 'updated', commit: target, detail: `${head ? head.slice(0, 12) : '(none)'} → ${target.slice(0, 12)}` };
 }
 
-async function hasCommit(git: ReturnType<typeof gitAt>, commit: string): Promise<boolean> {
+/** The commit of a detached HEAD, read from .git/HEAD; undefined when HEAD is a branch or unreadable. */
+async function detachedHead(repoDir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(repoDir, '.git', 'HEAD'), 'utf8').catch(() => '');
+  const commit = text.trim();
+  return /^[0-9a-f]{40}$/.test(commit) ? commit : undefined;
+}
+
+async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
   try {
     await git.raw(['cat-file', '-e', `${commit}^{commit}`]);
     return true;
@@ -268,7 +278,7 @@ async function hasCommit(git: ReturnType<typeof gitAt>, commit: string): Promise
 }
 
 /** A short description of tracked changes, or '' when the work tree is clean. Untracked files are not lost by a checkout. */
-async function uncommittedChanges(git: ReturnType<typeof gitAt>): Promise<string> {
+async function uncommittedChanges(git: SimpleGit): Promise<string> {
   const out = await git.raw(['status', '--porcelain', '--untracked-files=no']);
   const lines = out.split('\n').filter(Boolean);
   if (lines.length === 0) return '';
@@ -276,7 +286,7 @@ async function uncommittedChanges(git: ReturnType<typeof gitAt>): Promise<string
   return lines.length > 3 ? `${first} and ${lines.length - 3} more` : first;
 }
 
-async function hasLocalCommits(git: ReturnType<typeof gitAt>): Promise<boolean> {
+async function hasLocalCommits(git: SimpleGit): Promise<boolean> {
   const out = await git.raw(['rev-list', '-n', '1', 'HEAD', '--not', '--remotes', '--tags']);
   return out.trim().length > 0;
 }
