@@ -1,7 +1,7 @@
 import { loadProject } from '../manifest/load.js';
 import { planSync, type CloneMode, type RepoSyncResult } from '../layers/sync.js';
 import { runSteps } from '../ui/tasks.js';
-import { logLine, outputMode, warnLine } from '../util/output.js';
+import { logLine, outputMode } from '../util/output.js';
 import { interruptible } from '../util/signals.js';
 
 export interface SyncCommandOptions {
@@ -38,7 +38,6 @@ export async function runSync(options: SyncCommandOptions): Promise<void> {
       { concurrent: plan.jobs, exitOnError: false },
     );
   });
-  for (const r of results) if (r.detail.includes('uncommitted changes')) warnLine(`${r.name}: ${r.detail}`);
   const outcome = await plan.finish(results);
   logLine(outcome.lockWritten ? 'layers.lock.yaml written' : 'layers.lock.yaml unchanged');
 }

@@ -279,11 +279,10 @@ async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
 
 /** A short description of tracked changes, or '' when the work tree is clean. Untracked files are not lost by a checkout. */
 async function uncommittedChanges(git: SimpleGit): Promise<string> {
-  const out = await git.raw(['status', '--porcelain', '--untracked-files=no']);
-  const lines = out.split('\n').filter(Boolean);
-  if (lines.length === 0) return '';
-  const first = lines.slice(0, 3).map((l) => l.slice(3)).join(', ');
-  return lines.length > 3 ? `${first} and ${lines.length - 3} more` : first;
+  const files = (await git.raw(['diff', '--name-only', 'HEAD'])).split('\n').filter(Boolean);
+  if (files.length === 0) return '';
+  const first = files.slice(0, 3).join(', ');
+  return files.length > 3 ? `${first} and ${files.length - 3} more` : first;
 }
 
 async function hasLocalCommits(git: SimpleGit): Promise<boolean> {

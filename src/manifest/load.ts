@@ -77,7 +77,8 @@ function expectedText(issue: z.core.$ZodIssue): string {
     return issue.message;
   }
   if (issue.code === 'invalid_value') {
-    return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    const values = issue.values.map((v) => JSON.stringify(v));
+    return values.length === 1 ? values[0]! : `one of ${values.join(', ')}`;
   }
   if (issue.code === 'too_small' && issue.origin === 'array') return `a list with at least ${String(issue.minimum)} item(s)`;
   if (issue.code === 'too_big' && issue.origin === 'string') return `at most ${String(issue.maximum)} characters`;

@@ -40,7 +40,7 @@ export const repoSchema = z
     commit: commitId.optional(),
     layers: z.array(subLayerPath).min(1).optional(),
   })
-  .refine((r) => !(r.branch && r.tag), { message: 'give either branch or tag, not both', path: ['tag'] });
+  .refine((r) => !(r.branch && r.tag), { message: 'either branch or tag, not both', path: ['tag'] });
 
 const groupSchema = z.strictObject({
   name: accountName,

@@ -1,0 +1,227 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+/** Fixture URLs look like the real ones but resolve nowhere: only insteadOf makes them work. */
+export const FAKE_HOST = 'https://git.example.invalid/';
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `yf-${prefix}-`));
+}
+
+/** A layer.conf shaped like the real scarthgap ones (BBPATH, BBFILES, collections, deps, compat). */
+export function layerConf(collection: string, opts: { priority?: number; depends?: string; compat?: string; version?: string; coreNames?: string } = {}): string {
+  const lines = [
+    '# We have a conf and classes directory, add to BBPATH',
+    'BBPATH .= ":${LAYERDIR}"',
+    '',
+    '# We have recipes-* directories, add to BBFILES',
+    'BBFILES += "${LAYERDIR}/recipes*/*/*.bb \\',
+    '            ${LAYERDIR}/recipes*/*/*.bbappend"',
+    '',
+    `BBFILE_COLLECTIONS += "${collection}"`,
+    `BBFILE_PATTERN_${collection} := "^\${LAYERDIR}/"`,
+    `BBFILE_PRIORITY_${collection} = "${opts.priority ?? 6}"`,
+  ];
+  if (opts.coreNames) lines.push('', `LAYERSERIES_CORENAMES = "${opts.coreNames}"`);
+  if (opts.version) lines.push(`LAYERVERSION_${collection} = "${opts.version}"`);
+  if (opts.depends) lines.push(`LAYERDEPENDS_${collection} = " \\`, ...opts.depends.split(/\s*,\s*/).map((d) => `    ${d} \\`), '"');
+  lines.push(`LAYERSERIES_COMPAT_${collection} = "${opts.compat ?? 'scarthgap'}"`);
+  lines.push('', 'LICENSE_PATH += "${LAYERDIR}/files/custom-licenses"', '');
+  return lines.join('\n');
+}
+
+interface LayerSpec {
+  path: string;
+  conf: string;
+}
+
+export interface Upstream {
+  name: string;
+  /** the bare repository */
+  bare: string;
+  /** the URL a manifest uses (rewritten to `bare` by insteadOf) */
+  url: string;
+  commits: string[];
+}
+
+/**
+ * Makes a bare "upstream" repository with a `scarthgap` branch of two commits, a `v1.0` tag on
+ * the first, and an older `kirkstone` branch.
+ */
+export function makeUpstream(root: string, name: string, layers: LayerSpec[], extraFiles: Record<string, string | Uint8Array> = {}): Upstream {
+  const work = path.join(root, 'work', name);
+  const bare = path.join(root, 'upstream', `${name}.git`);
+  mkdirSync(work, { recursive: true });
+  git(work, 'init', '-q', '-b', 'scarthgap');
+  for (const layer of layers) {
+    mkdirSync(path.join(work, layer.path, 'conf'), { recursive: true });
+    writeFileSync(path.join(work, layer.path, 'conf', 'layer.conf'), layer.conf);
+  }
+  for (const [file, content] of Object.entries(extraFiles)) {
+    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+    writeFileSync(path.join(work, file), content);
+  }
+  writeFileSync(path.join(work, 'README'), `${name}\n`);
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', `${name}: first`);
+  const first = git(work, 'rev-parse', 'HEAD');
+  git(work, 'tag', 'v1.0');
+  git(work, 'branch', 'kirkstone');
+  writeFileSync(path.join(work, 'README'), `${name}\nsecond\n`);
+  git(work, 'commit', '-q', '-am', `${name}: second`);
+  const second = git(work, 'rev-parse', 'HEAD');
+  mkdirSync(path.dirname(bare), { recursive: true });
+  git(root, 'clone', '-q', '--bare', work, bare);
+  return { name, bare, url: `${FAKE_HOST}${name}`, commits: [first, second] };
+}
+
+/** Adds a commit to an upstream's scarthgap branch; returns its id. */
+export function advanceUpstream(root: string, upstream: Upstream, message = 'third'): string {
+  const work = path.join(root, 'work', upstream.name);
+  writeFileSync(path.join(work, 'README'), `${upstream.name}\n${message}\n`);
+  git(work, 'commit', '-q', '-am', `${upstream.name}: ${message}`);
+  git(work, 'push', '-q', upstream.bare, 'scarthgap');
+  const id = git(work, 'rev-parse', 'HEAD');
+  upstream.commits.push(id);
+  return id;
+}
+
+export interface FixtureWorld {
+  root: string;
+  gitconfig: string;
+  upstreams: Record<string, Upstream>;
+  /** environment for child processes and for in-process git: only the fixture's git config */
+  env: NodeJS.ProcessEnv;
+  cleanup: () => void;
+}
+
+/**
+ * The four scarthgap repositories in miniature, plus two broken layers (a series mismatch and a
+ * missing dependency), reachable only through `url.<bare>.insteadOf = https://git.example.invalid/<name>`.
+ */
+export function makeFixtureWorld(): FixtureWorld {
+  const root = tempDir('world');
+  const gitconfig = path.join(root, 'gitconfig');
+  writeFileSync(gitconfig, '[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n[init]\n\tdefaultBranch = scarthgap\n[protocol "file"]\n\tallow = always\n');
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+  const previous = { global: process.env.GIT_CONFIG_GLOBAL, nosystem: process.env.GIT_CONFIG_NOSYSTEM };
+  process.env.GIT_CONFIG_GLOBAL = gitconfig;
+  process.env.GIT_CONFIG_NOSYSTEM = '1';
+
+  const upstreams: Record<string, Upstream> = {};
+  const add = (u: Upstream): void => {
+    upstreams[u.name] = u;
+  };
+  add(
+    makeUpstream(
+      root,
+      'poky',
+      [
+        { path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) },
+        { path: 'meta-poky', conf: layerConf('yocto', { priority: 5, depends: 'core' }) },
+        { path: 'meta-yocto-bsp', conf: layerConf('yoctobsp', { priority: 5, depends: 'core' }) },
+        { path: 'meta-skeleton', conf: layerConf('skeleton', { priority: 1, depends: 'core' }) },
+      ],
+      { 'oe-init-build-env': '#!/bin/sh\n# fixture\n' },
+    ),
+  );
+  add(
+    makeUpstream(root, 'meta-openembedded', [
+      { path: 'meta-oe', conf: layerConf('openembedded-layer', { priority: 5, depends: 'core' }) },
+      { path: 'meta-python', conf: layerConf('meta-python', { priority: 5, depends: 'core (>= 12), openembedded-layer' }) },
+      { path: 'meta-networking', conf: layerConf('networking-layer', { priority: 5, depends: 'core, meta-python, openembedded-layer' }) },
+      { path: 'meta-filesystems', conf: layerConf('filesystems-layer', { priority: 5, depends: 'core, openembedded-layer, networking-layer' }) },
+    ]),
+  );
+  add(makeUpstream(root, 'meta-raspberrypi', [{ path: '.', conf: layerConf('raspberrypi', { priority: 9, depends: 'core', compat: 'nanbield scarthgap' }) }]));
+  add(
+    makeUpstream(root, 'meta-virtualization', [
+      { path: '.', conf: layerConf('virtualization-layer', { priority: 8, depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python', compat: 'nanbield scarthgap' }) },
+    ]),
+  );
+  add(makeUpstream(root, 'meta-oldseries', [{ path: '.', conf: layerConf('oldseries', { depends: 'core', compat: 'kirkstone' }) }]));
+  add(makeUpstream(root, 'meta-needy', [{ path: '.', conf: layerConf('needy', { depends: 'core, webserver' }) }]));
+
+  const rewrites = Object.values(upstreams)
+    .map((u) => `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n`)
+    .join('');
+  writeFileSync(gitconfig, `${'[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n'}${rewrites}`);
+  return {
+    root,
+    gitconfig,
+    upstreams,
+    env,
+    cleanup: () => {
+      if (previous.global === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = previous.global;
+      if (previous.nosystem === undefined) delete process.env.GIT_CONFIG_NOSYSTEM;
+      else process.env.GIT_CONFIG_NOSYSTEM = previous.nosystem;
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The seed's manifest over the fixture world (like `yoctoforge init`, with fixture URLs). */
+export function seedManifest(world: FixtureWorld, extra = ''): string {
+  const u = world.upstreams;
+  return `version: 1
+series: scarthgap
+repos:
+  poky:
+    url: ${u.poky!.url}
+    layers: [meta, meta-poky, meta-yocto-bsp]
+  meta-openembedded:
+    url: ${u['meta-openembedded']!.url}
+    layers: [meta-oe, meta-python, meta-networking, meta-filesystems]
+  meta-raspberrypi:
+    url: ${u['meta-raspberrypi']!.url}
+  meta-virtualization:
+    url: ${u['meta-virtualization']!.url}
+${extra}targets:
+  rpi-docker-image:
+    image: core-image-base
+    machine: raspberrypi4-64
+    distro: poky
+    init_manager: systemd
+    distro_features: [virtualization]
+    packages: [docker, ntp-utils]
+    groups:
+      - name: docker
+        system: true
+        members: [root]
+    license_flags_accepted: [synaptics-killswitch]
+    image_fstypes: [wic.bz2, wic.bmap]
+`;
+}
+
+export function makeProject(world: FixtureWorld, manifest: string): string {
+  const dir = path.join(world.root, `project-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'layers.yaml'), manifest);
+  return dir;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (npm run build first) as a user would. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { ...(opts.env ?? process.env), CI: 'true', YOCTOFORGE_CACHE_DIR: opts.env?.YOCTOFORGE_CACHE_DIR ?? path.join(os.tmpdir(), 'yf-test-cache') },
+    encoding: 'utf8',
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
