@@ -173,14 +173,19 @@ class LeftDirty extends Error {
 async function cloneRepo(job: RepoJob, mode: CloneMode, options: SyncOptions): Promise<string> {
   const partial = path.join(path.dirname(job.dir), `.${job.name}.partial-${process.pid}`);
   await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  const git = await gitAt(partial, options.interactive ?? false);
+  const git = await gitAt(path.dirname(job.dir), options.interactive ?? false);
+  // `git clone` (not init + fetch): from a local mirror it hardlinks objects instead of packing them.
+  const ref = job.ref.branch ?? job.ref.tag;
+  const args = ['--no-checkout', '--quiet'];
+  // --no-local: a mirror on this machine would otherwise be hardlinked whole, ignoring depth and filter.
+  if (mode === 'shallow') args.push('--depth', '1', '--no-local');
+  if (mode === 'blobless') args.push('--filter=blob:none', '--no-local');
+  if (ref && !(mode !== 'shallow' && job.wanted)) args.push('--branch', ref);
   try {
-    await git.init();
-    await git.addRemote('origin', job.spec.url);
-    if (mode === 'blobless') await git.addConfig('remote.origin.promisor', 'true').addConfig('remote.origin.partialclonefilter', 'blob:none');
-    const commit = await fetchWanted(git, job, mode, true);
-    await git.raw(['checkout', '--quiet', '--detach', commit]);
+    await git.clone(job.spec.url, partial, args);
+    const repo = await gitAt(partial, options.interactive ?? false);
+    const commit = await resolveAfterClone(repo, job, mode);
+    await repo.raw(['checkout', '--quiet', '--detach', commit]);
     await rename(partial, job.dir);
     return commit;
   } catch (error) {
@@ -189,15 +194,28 @@ async function cloneRepo(job: RepoJob, mode: CloneMode, options: SyncOptions): P
   }
 }
 
+/** The commit to check out in a fresh clone: the wanted one (fetched by id if the clone lacks it) or the ref's head. */
+async function resolveAfterClone(git: SimpleGit, job: RepoJob, mode: CloneMode): Promise<string> {
+  if (job.wanted) {
+    if (!(await hasCommit(git, job.wanted))) {
+      await git.raw(['fetch', '--quiet', '--update-shallow', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', job.wanted]);
+    }
+    if (!(await hasCommit(git, job.wanted))) throw new OperationError(`commit ${job.wanted} is not in ${job.spec.url}`);
+    return job.wanted;
+  }
+  const ref = job.ref.tag ? `refs/tags/${job.ref.tag}` : job.ref.branch ? `refs/remotes/origin/${job.ref.branch}` : 'HEAD';
+  return (await git.raw(['rev-parse', `${ref}^{commit}`])).trim();
+}
+
 /**
  * Makes `wanted` (or the followed ref's head) present locally, fetching only when needed.
  * Returns the commit to check out.
  */
-async function fetchWanted(git: SimpleGit, job: RepoJob, mode: CloneMode, fresh: boolean): Promise<string> {
+async function fetchWanted(git: SimpleGit, job: RepoJob, mode: CloneMode): Promise<string> {
   const depth = mode === 'shallow' ? ['--depth', '1'] : [];
   const filter = mode === 'blobless' ? ['--filter=blob:none'] : [];
   if (job.wanted) {
-    if (!fresh && (await hasCommit(git, job.wanted))) return job.wanted;
+    if (await hasCommit(git, job.wanted)) return job.wanted;
     if (mode === 'shallow') {
       await git.raw(['fetch', '--quiet', '--update-shallow', ...depth, 'origin', job.wanted]);
     } else {
@@ -243,7 +261,7 @@ async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, r
     else await git.addRemote('origin', job.spec.url);
   }
   report(job.wanted ? `fetching ${job.wanted.slice(0, 12)}` : `fetching ${job.ref.branch ?? job.ref.tag ?? 'HEAD'}`);
-  const target = await fetchWanted(git, job, mode, false);
+  const target = await fetchWanted(git, job, mode);
   if (target === head) {
     return { ...base, action: 'up-to-date', commit: head, detail: `at ${head.slice(0, 12)}` };
   }
