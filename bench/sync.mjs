@@ -79,10 +79,13 @@ const kasVersion = (() => {
     return undefined;
   }
 })();
+// kas 4 replaced `refspec` by `commit`/`branch` (format 14).
+const kasModern = Number(/kas (\d+)/.exec(kasVersion ?? '')?.[1] ?? 0) >= 4;
+const pin = (n) => (kasModern ? `    commit: "${commit(n)}"\n    branch: "scarthgap"` : `    refspec: "${commit(n)}"`);
 const kasRepos = names
-  .map((n) => `  ${n}:\n    url: "${path.join(mirrorDir, `${n}.git`)}"\n    refspec: "${commit(n)}"\n    layers:\n${layersOf[n].map((l) => `      ${l}:`).join('\n')}`)
+  .map((n) => `  ${n}:\n    url: "${path.join(mirrorDir, `${n}.git`)}"\n${pin(n)}\n    layers:\n${layersOf[n].map((l) => `      ${l}:`).join('\n')}`)
   .join('\n');
-writeFileSync(path.join(kasDir, 'kas.yml'), `header:\n  version: 12\nmachine: raspberrypi4-64\ntarget: core-image-base\nrepos:\n${kasRepos}\n`);
+writeFileSync(path.join(kasDir, 'kas.yml'), `header:\n  version: ${kasModern ? 14 : 12}\nmachine: raspberrypi4-64\ntarget: core-image-base\nrepos:\n${kasRepos}\n`);
 
 const env = { ...process.env, CI: 'true', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') };
 const yfCold = [];

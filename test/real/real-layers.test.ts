@@ -1,0 +1,62 @@
+// The generated conf against the real scarthgap metadata. Needs local copies of the four
+// repositories: YOCTOFORGE_REAL_LAYERS=DIR with DIR/{poky,meta-openembedded,meta-raspberrypi,
+// meta-virtualization} (git repositories or bare mirrors, branch scarthgap). The full BitBake
+// parse and task-graph check is `yoctoforge build rpi-docker-image --dry-run` (test/build).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/git-fixtures.js';
+
+const REAL = process.env.YOCTOFORGE_REAL_LAYERS;
+const URLS: Record<string, string> = {
+  poky: 'https://git.yoctoproject.org/poky',
+  'meta-openembedded': 'https://github.com/openembedded/meta-openembedded',
+  'meta-raspberrypi': 'https://github.com/agherzan/meta-raspberrypi',
+  'meta-virtualization': 'https://git.yoctoproject.org/meta-virtualization',
+};
+
+function localCopy(name: string): string {
+  const candidates = [path.join(REAL!, name), path.join(REAL!, `${name}.git`)];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`YOCTOFORGE_REAL_LAYERS has no ${name} or ${name}.git`);
+  return found;
+}
+
+if (!REAL) {
+  describe('real scarthgap layers', () => {
+    it.skip('skipped: set YOCTOFORGE_REAL_LAYERS to a directory with poky, meta-openembedded, meta-raspberrypi and meta-virtualization', () => {});
+  });
+  console.log('real-layers: skipped (YOCTOFORGE_REAL_LAYERS is not set)');
+} else {
+  const work = tempDir('real');
+  afterAll(() => {
+    // left in place on purpose when YOCTOFORGE_KEEP is set, for a follow-up dry run by hand
+    if (!process.env.YOCTOFORGE_KEEP) rmSync(work, { recursive: true, force: true });
+  });
+  const gitconfig = path.join(work, 'gitconfig');
+  writeFileSync(gitconfig, Object.entries(URLS).map(([name, url]) => `[url "${localCopy(name)}"]\n\tinsteadOf = ${url}\n`).join(''));
+  const env = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') };
+  const project = path.join(work, 'project');
+  mkdirSync(project);
+
+  describe('real scarthgap layers', () => {
+    it('init + sync + layers + config give a conf for the real poky, meta-openembedded, meta-raspberrypi and meta-virtualization', () => {
+      expect(runCli(['init', '--yes'], { cwd: project, env }).code).toBe(0);
+      const sync = runCli(['sync'], { cwd: project, env });
+      expect(sync.code, sync.stderr).toBe(0);
+      const layers = runCli(['layers'], { cwd: project, env });
+      expect(layers.code, layers.stderr).toBe(0);
+      for (const collection of ['core', 'yocto', 'openembedded-layer', 'meta-python', 'networking-layer', 'filesystems-layer', 'raspberrypi', 'virtualization-layer']) {
+        expect(layers.stdout).toMatch(new RegExp(`\\s${collection}\\s.*\\sok$`, 'm'));
+      }
+      expect(layers.stdout).toMatch(/core series: scarthgap/);
+      const config = runCli(['config'], { cwd: project, env });
+      expect(config.code, config.stderr).toBe(0);
+      const bblayers = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'conf', 'bblayers.conf'), 'utf8');
+      const order = [...bblayers.matchAll(/\$\{YOCTOFORGE_LAYERS_DIR\}\/(\S+)/g)].map((m) => m[1]);
+      expect(order.indexOf('poky/meta')).toBe(0);
+      expect(order.indexOf('meta-openembedded/meta-networking')).toBeLessThan(order.indexOf('meta-virtualization'));
+      expect(order.indexOf('meta-openembedded/meta-python')).toBeLessThan(order.indexOf('meta-openembedded/meta-networking'));
+    });
+  });
+}
