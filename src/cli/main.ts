@@ -31,5 +31,7 @@ try {
     process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
   } else {
     process.exitCode = reportError(error);
+    // An interrupted command must end now, not when its last child process happens to exit.
+    if (process.exitCode === ExitCode.interrupted) process.exit(process.exitCode);
   }
 }

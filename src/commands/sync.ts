@@ -1,4 +1,5 @@
 import { loadProject } from '../manifest/load.js';
+import { abortGit } from '../layers/git.js';
 import { planSync, type CloneMode, type RepoSyncResult } from '../layers/sync.js';
 import { runSteps } from '../ui/tasks.js';
 import { logLine, outputMode } from '../util/output.js';
@@ -24,7 +25,10 @@ export async function runSync(options: SyncCommandOptions): Promise<void> {
     interactive: outputMode().interactive,
   });
   const results: RepoSyncResult[] = [];
-  await interruptible(plan.abandon, async () => {
+  await interruptible(async () => {
+    abortGit();
+    await plan.abandon();
+  }, async () => {
     await runSteps(
       plan.repos.map((repo) => ({
         title: repo.name,

@@ -5,6 +5,13 @@ import type { SimpleGit } from 'simple-git';
  * environment, so their configuration applies as is: credential helpers, `url.<base>.insteadOf`
  * mirrors, proxies, SSH keys, GIT_CONFIG_GLOBAL.
  */
+/** Aborted on Ctrl-C/SIGTERM: simple-git then kills the git processes it is running. */
+const interruption = new AbortController();
+
+export function abortGit(): void {
+  interruption.abort();
+}
+
 export async function gitAt(dir: string, interactive: boolean): Promise<SimpleGit> {
   // Imported on first use: a warm sync that finds every repo in place never spawns git.
   const { simpleGit } = await import('simple-git');
@@ -12,7 +19,7 @@ export async function gitAt(dir: string, interactive: boolean): Promise<SimpleGi
   // environment (inherited by git) rather than through simple-git's env(), which would then
   // vet, and refuse, the user's GIT_CONFIG_* variables.
   if (!interactive) process.env.GIT_TERMINAL_PROMPT = '0';
-  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true });
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true, abort: interruption.signal });
 }
 
 /** The first meaningful line of a git failure, for one-line error messages. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -158,6 +158,33 @@ describe('sync', () => {
     const again = runCli(['sync'], { cwd: dir, env: world.env });
     expect(again.code, again.stderr).toBe(0);
     expect(head(path.join(layers, 'big'))).toBe(big.commits[1]);
+    expect(readdirSync(layers).filter((e) => e.startsWith('.'))).toEqual([]);
+  });
+
+  it('stops at once on SIGTERM: exit 130, git children gone, sync lock released, next sync completes', async () => {
+    const big = makeUpstream(world.root, 'meta-big2', [{ path: '.', conf: 'BBFILE_COLLECTIONS += "big"\n' }], { 'blob.bin': randomBytes(32 * 1024 * 1024) });
+    writeFileSync(world.gitconfig, `${readFileSync(world.gitconfig, 'utf8')}[url "${big.bare}"]\n\tinsteadOf = ${big.url}\n`);
+    const dir = makeProject(world, `repos:\n  big:\n    url: ${big.url}\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
+    const layers = path.join(dir, 'layers');
+    const child = spawn(process.execPath, [CLI, 'sync'], { cwd: dir, env: { ...world.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(existsSync(layers) && readdirSync(layers).some((e) => e.startsWith('.big.partial-')))) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(3000);
+    expect(stderr).toContain('yoctoforge: error: interrupted by SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(spawnSync('pgrep', ['-f', `${big.bare}`]).status, 'a git process still reads the upstream').toBe(1);
+    expect(existsSync(path.join(layers, '.yoctoforge-sync.lock'))).toBe(false);
+    expect(existsSync(path.join(dir, 'layers.lock.yaml'))).toBe(false);
+    const again = runCli(['sync'], { cwd: dir, env: world.env });
+    expect(again.code, again.stderr).toBe(0);
     expect(readdirSync(layers).filter((e) => e.startsWith('.'))).toEqual([]);
   });
 
