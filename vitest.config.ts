@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 600_000,
     // Loop devices, dockerd and git fixtures are machine-wide resources; files run one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    // .ci/run asks for a JSON report too, to print a plain "N passed, N failed" line.
+    reporters: process.env.YOCTOFORGE_VITEST_JSON ? ['default', 'json'] : ['default'],
+    outputFile: process.env.YOCTOFORGE_VITEST_JSON ? { json: process.env.YOCTOFORGE_VITEST_JSON } : undefined,
   },
 });
