@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,4 +224,23 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     encoding: 'utf8',
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A bare upstream whose single commit on `scarthgap` is a copy of `dir` (file modes kept). */
+export function makeUpstreamFromDir(root: string, name: string, dir: string): Upstream {
+  const work = path.join(root, 'work', name);
+  const bare = path.join(root, 'upstream', `${name}.git`);
+  cpSync(dir, work, { recursive: true });
+  git(work, 'init', '-q', '-b', 'scarthgap');
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', `${name}: fixture`);
+  const commit = git(work, 'rev-parse', 'HEAD');
+  mkdirSync(path.dirname(bare), { recursive: true });
+  git(root, 'clone', '-q', '--bare', work, bare);
+  return { name, bare, url: `${FAKE_HOST}${name}`, commits: [commit] };
+}
+
+export function addInsteadOf(world: FixtureWorld, upstream: Upstream): void {
+  writeFileSync(world.gitconfig, `${readFileSync(world.gitconfig, 'utf8')}[url "${upstream.bare}"]\n\tinsteadOf = ${upstream.url}\n`);
+  world.upstreams[upstream.name] = upstream;
 }

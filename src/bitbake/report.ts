@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
+import type { Artifact } from './artifacts.js';
+import type { BuildProgress, FailedTask, SstateSummary } from './knotty.js';
+
+/** build/TARGET/report.json: what a CI job, `yoctoforge flash` and `yoctoforge report` read. */
+export interface BuildReport {
+  version: 1;
+  target: string;
+  image: string;
+  machine: string;
+  distro: string;
+  mode: 'build' | 'dry-run';
+  result: 'success' | 'failed' | 'interrupted';
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  engine: string;
+  layers: Array<{ repo: string; url: string; commit: string }>;
+  tasks?: { attempted: number; succeeded: number; failed: number; total: number };
+  sstate?: SstateSummary;
+  recipesParsed?: number;
+  failures: FailedTask[];
+  warnings: number;
+  artifacts: Artifact[];
+  /** dry run: recipes in the image's task graph and whether each requested package is in it */
+  graph?: { recipes: number; packages: Record<string, { providers: string[]; inGraph: boolean }> };
+  log: string;
+}
+
+export function summariseProgress(progress: BuildProgress): Pick<BuildReport, 'tasks' | 'sstate' | 'failures' | 'warnings' | 'recipesParsed'> {
+  return {
+    tasks: progress.tasksSummary ? { ...progress.tasksSummary, total: progress.taskTotal } : undefined,
+    sstate: progress.sstate,
+    failures: progress.failures,
+    warnings: progress.warnings,
+    recipesParsed: progress.recipesParsed,
+  };
+}
+
+export async function writeReport(buildDir: string, report: BuildReport): Promise<string> {
+  const file = path.join(buildDir, 'report.json');
+  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
