@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   git ca-certificates
-  docker.io debootstrap
+  docker.io debootstrap podman
   util-linux fdisk dosfstools e2fsprogs bmap-tools
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip
   kas
@@ -51,5 +51,10 @@ if ! docker image inspect "$base_image" >/dev/null 2>&1; then
   debootstrap --variant=minbase bookworm "$rootfs" >/var/log/yoctoforge-debootstrap.log 2>&1
   tar -C "$rootfs" -c . | docker import - "$base_image" >/dev/null
   rm -rf "$rootfs"
+fi
+# Podman keeps its own image store: give it the same base image.
+if command -v podman >/dev/null && ! podman image exists "localhost/$base_image" 2>/dev/null; then
+  echo "test-host-setup: loading $base_image into podman"
+  docker save "$base_image" | podman load -q >/dev/null
 fi
 echo "test-host-setup: ready (base image $base_image)"

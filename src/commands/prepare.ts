@@ -104,5 +104,6 @@ export function runSpecFor(ctx: BuildContext, script: string, opts: { tty?: bool
     env: { ...hostEnv, ...(opts.env ?? {}) },
     script,
     tty: opts.tty ?? false,
+    rootless: process.getuid?.() !== 0,
   };
 }

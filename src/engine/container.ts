@@ -18,6 +18,8 @@ export interface RunSpec {
   script: string;
   /** interactive terminal (yoctoforge shell) */
   tty: boolean;
+  /** Podman run by a normal user (keep-id); rootful Podman takes --user like Docker */
+  rootless?: boolean;
 }
 
 const AGENT_SOCKET = '/run/yoctoforge/ssh-agent.sock';
@@ -29,9 +31,10 @@ const AGENT_SOCKET = '/run/yoctoforge/ssh-agent.sock';
 export function containerArgv(spec: RunSpec, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
   if (spec.engine === 'none') throw new Error('containerArgv: no container for --engine none');
   const argv = ['run', '--rm', '--init', '--name', spec.name, '--workdir', spec.workdir];
-  if (spec.engine === 'podman') {
+  if (spec.engine === 'podman') argv.push('--security-opt', 'label=disable');
+  if (spec.engine === 'podman' && spec.rootless) {
     // Rootless Podman: the host user's uid is the same uid inside, so files stay the user's.
-    argv.push('--userns=keep-id', '--security-opt', 'label=disable');
+    argv.push('--userns=keep-id');
   } else {
     argv.push('--user', `${spec.user.uid}:${spec.user.gid}`);
   }

@@ -169,6 +169,25 @@ if (!dockerReady) {
       expect(r.stderr).toMatch(/^yoctoforge: error: not enough disk space: build directory \(.*\): [\d.]+ GiB free, needs about 100000\.0 GiB/m);
     });
 
+    const podmanReady = spawnSync('podman', ['image', 'exists', `localhost/${BASE_IMAGE}`], { stdio: 'ignore' }).status === 0;
+    it.runIf(podmanReady)(
+      'builds with Podman too: same argv shape, same uid mapping, same artifacts',
+      () => {
+        // This sandbox lacks CAP_SYS_RESOURCE: Podman must not set rlimits or a pids limit here.
+        const conf = path.join(world.root, 'containers.conf');
+        writeFileSync(conf, '[containers]\ndefault_ulimits = []\npids_limit = 0\n');
+        const dir = project('yf-image-ok');
+        const r = runCli(['build', '--engine', 'podman', '--base-image', `localhost/${BASE_IMAGE}`], { cwd: dir, env: { ...env, CONTAINERS_CONF: conf } });
+        expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+        expect(r.stdout).toMatch(/Build environment: yoctoforge-buildenv:[0-9a-f]{16} (built|up to date) \(podman\)/);
+        const rep = report(dir);
+        expect(rep).toMatchObject({ result: 'success', engine: 'podman', tasks: { attempted: 15, failed: 0 } });
+        expect(statSync(path.join(dir, rep.artifacts[0].path)).uid).toBe(isRoot ? 1000 : process.getuid!());
+        expect(spawnSync('podman', ['ps', '-a', '--filter', 'name=yoctoforge-', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+      },
+      900_000,
+    );
+
     it.runIf(isRoot)('--engine none runs on the host, where BitBake refuses root with one clear message', () => {
       const r = runCli(['build', '--engine', 'none'], { cwd: project('yf-image-ok'), env });
       expect(r.code).toBe(1);

@@ -31,9 +31,15 @@ describe('container command lines', () => {
   });
 
   it('Podman (rootless): --userns=keep-id keeps the host uid inside, no --user, labels off for the mounts', () => {
-    const argv = containerArgv({ ...spec, engine: 'podman' }, {});
-    expect(argv.slice(0, 11)).toEqual(['run', '--rm', '--init', '--name', 'yoctoforge-pi-42', '--workdir', '/home/u/proj/build/pi', '--userns=keep-id', '--security-opt', 'label=disable', '-i']);
+    const argv = containerArgv({ ...spec, engine: 'podman', rootless: true }, {});
+    expect(argv.slice(0, 11)).toEqual(['run', '--rm', '--init', '--name', 'yoctoforge-pi-42', '--workdir', '/home/u/proj/build/pi', '--security-opt', 'label=disable', '--userns=keep-id', '-i']);
     expect(argv).not.toContain('--user');
+  });
+
+  it('Podman run by root: no keep-id (rootless only), the build user as --user', () => {
+    const argv = containerArgv({ ...spec, engine: 'podman', rootless: false }, {});
+    expect(argv).not.toContain('--userns=keep-id');
+    expect(argv.slice(7, 12)).toEqual(['--security-opt', 'label=disable', '--user', '1234:2345', '-i']);
   });
 
   it('never privileged, never the engine socket; an SSH agent only when there is one', () => {
