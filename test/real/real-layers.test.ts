@@ -3,6 +3,7 @@
 // meta-virtualization} (git repositories or bare mirrors, branch scarthgap). The full BitBake
 // parse and task-graph check is `yoctoforge build rpi-docker-image --dry-run` (test/build).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/git-fixtures.js';
@@ -58,5 +59,25 @@ if (!REAL) {
       expect(order.indexOf('meta-openembedded/meta-networking')).toBeLessThan(order.indexOf('meta-virtualization'));
       expect(order.indexOf('meta-openembedded/meta-python')).toBeLessThan(order.indexOf('meta-openembedded/meta-networking'));
     });
+
+    const baseImage = process.env.YOCTOFORGE_TEST_BASE_IMAGE ?? 'yoctoforge-test-base:bookworm';
+    const docker = spawnSync('docker', ['image', 'inspect', baseImage], { stdio: 'ignore' }).status === 0;
+    it.runIf(docker)(
+      'real BitBake parses the generated conf with 0 errors and the image graph holds docker and ntp-utils (build --dry-run)',
+      () => {
+        const r = runCli(['build', 'rpi-docker-image', '--dry-run', '--base-image', baseImage], { cwd: project, env });
+        expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+        expect(r.stdout).toMatch(/parsed (\d+) recipes, 0 errors/);
+        expect(Number(/parsed (\d+) recipes/.exec(r.stdout)?.[1])).toBeGreaterThan(2500);
+        expect(r.stdout).toMatch(/ok\s+docker \(from docker-moby\)/);
+        expect(r.stdout).toMatch(/ok\s+ntp-utils \(from ntp\)/);
+        const report = JSON.parse(readFileSync(path.join(project, 'build', 'rpi-docker-image', 'report.json'), 'utf8')) as { graph: { recipes: number } };
+        expect(report.graph.recipes).toBeGreaterThan(300);
+        const buildlist = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'pn-buildlist'), 'utf8').split('\n');
+        for (const recipe of ['docker-moby', 'containerd-opencontainers', 'runc-opencontainers', 'systemd', 'linux-raspberrypi']) expect(buildlist).toContain(recipe);
+        expect(buildlist).not.toContain('sysvinit');
+      },
+      1_200_000,
+    );
   });
 }
