@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   git ca-certificates
   docker.io debootstrap podman catatonit
-  util-linux fdisk dosfstools e2fsprogs bmap-tools
+  util-linux fdisk dosfstools mtools e2fsprogs bmap-tools
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip
   kas
 )

@@ -1,7 +1,8 @@
 import { open } from 'node:fs/promises';
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { execa, type ResultPromise } from 'execa';
 import { InputError } from '../errors.js';
 
@@ -60,29 +61,109 @@ function onPath(command: string): boolean {
   return false;
 }
 
-export function decompress(file: string, compression: Compression): DecompressedStream {
+function corrupt(file: string, why: string): InputError {
+  return new InputError(`the image ${file} is corrupt or truncated (${why})`);
+}
+
+/** zstd through fzstd: a Transform, so backpressure and errors behave like the other streams. */
+async function zstdTransform(): Promise<Transform> {
+  const { Decompress } = await import('fzstd');
+  let decoder: InstanceType<typeof Decompress>;
+  const transform = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      try {
+        decoder.push(chunk);
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    flush(callback) {
+      try {
+        decoder.push(new Uint8Array(0), true);
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+  decoder = new Decompress((data) => {
+    transform.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+  return transform;
+}
+
+/**
+ * Pure-JavaScript/WebAssembly decompression for machines without the tools: slower, but the
+ * same streaming shape, so memory stays flat.
+ */
+async function libraryStream(file: string, compression: Exclude<Compression, 'none'>): Promise<{ stream: Readable; via: string }> {
+  const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  switch (compression) {
+    case 'gz':
+      return { stream: input.pipe(createGunzip({ chunkSize: 1024 * 1024 })), via: 'node:zlib' };
+    case 'bz2':
+      const { default: unbzip2Stream } = await import('unbzip2-stream');
+      // an old-style `through` stream: a PassThrough makes it async-iterable and carries its errors
+      const decoder = input.pipe(unbzip2Stream());
+      const stream = decoder.pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
+      decoder.on('error', (e: Error) => stream.destroy(e));
+      return { stream, via: 'unbzip2-stream' };
+    case 'zst':
+      return { stream: input.pipe(await zstdTransform()), via: 'fzstd' };
+    case 'xz': {
+      // a CommonJS module: its named export is reached through the default one
+      const { default: xz } = await import('xz-decompress');
+      const { XzReadableStream } = xz;
+      const web = new XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
+      return { stream: Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>), via: 'xz-decompress' };
+    }
+  }
+}
+
+/** YOCTOFORGE_DECOMPRESSOR=library skips the system tools (tests, and machines with broken ones). */
+function systemToolFor(compression: Exclude<Compression, 'none'>): { command: string; args: string[] } | undefined {
+  if (process.env.YOCTOFORGE_DECOMPRESSOR === 'library') return undefined;
+  return TOOLS[compression].find((t) => onPath(t.command));
+}
+
+export async function decompress(file: string, compression: Compression): Promise<DecompressedStream> {
   if (compression === 'none') {
     const stream = createReadStream(file, { highWaterMark: 4 * 1024 * 1024 });
-    return { stream, via: 'uncompressed', done: new Promise((resolve, reject) => stream.once('end', resolve).once('error', reject)), stop: () => stream.destroy() };
+    const done = new Promise<void>((resolve, reject) => stream.once('error', reject).once('end', resolve).once('close', resolve));
+    done.catch(() => undefined);
+    return { stream, via: 'uncompressed', done, stop: () => stream.destroy() };
   }
-  const tool = TOOLS[compression].find((t) => onPath(t.command));
+  const tool = systemToolFor(compression);
   if (!tool) {
-    if (compression === 'gz') {
-      // node:zlib is the pure fallback for gzip; it keeps memory flat like the tools do.
-      const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
-      const stream = createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(gunzip);
-      return { stream, via: 'node:zlib', done: new Promise((resolve, reject) => stream.once('end', resolve).once('error', (e) => reject(new InputError(`the image ${file} is corrupt or truncated: ${e.message}`)))), stop: () => stream.destroy() };
-    }
-    const names = TOOLS[compression].map((t) => t.command).join(', ');
-    throw new InputError(`no decompressor for .${compression} images on this machine: install one of ${names}`);
+    const { stream, via } = await libraryStream(file, compression);
+    const done = new Promise<void>((resolve, reject) => {
+      stream.once('error', (e: Error) => reject(corrupt(file, `${via}: ${e.message}`))).once('end', resolve).once('close', resolve);
+    });
+    // the writer sees the same error through the stream; `done` is for callers that wait on it
+    done.catch(() => undefined);
+    return { stream, via, done, stop: () => stream.destroy() };
   }
   const child: ResultPromise = execa(tool.command, [...tool.args, file], { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore', stripFinalNewline: true });
   const done = (async () => {
     const result = await child;
     if (result.exitCode !== 0 && !result.isTerminated) {
       const why = String(result.stderr ?? '').split('\n').filter(Boolean).pop() ?? `exit code ${result.exitCode}`;
-      throw new InputError(`the image ${file} is corrupt or truncated (${tool.command}: ${why.replace(/^[^:]+:\s*/, '')})`);
+      throw corrupt(file, `${tool.command}: ${why.replace(/^[^:]+:\s*/, '')}`);
     }
   })();
-  return { stream: child.stdout!, via: tool.command, done, stop: () => child.kill('SIGTERM') };
+  done.catch(() => undefined);
+  // execa may already be reading stdout; a pipe attached now keeps every byte (and backpressure)
+  // for a consumer that starts iterating later.
+  const stream = child.stdout!.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 }));
+  return {
+    stream,
+    via: tool.command,
+    done,
+    stop: () => {
+      child.kill('SIGTERM');
+      child.stdout?.destroy();
+      stream.destroy();
+    },
+  };
 }

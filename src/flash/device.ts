@@ -186,7 +186,11 @@ export function inspectTarget(target: string): TargetInfo {
 /** Every reason not to write `imageSize` bytes to this target. */
 export function refusals(info: TargetInfo, imageSize: number): Refusal[] {
   const out: Refusal[] = [];
-  if (info.kind === 'missing') return [{ reason: `${info.path} does not exist`, overridable: false }];
+  if (info.kind === 'missing') {
+    // a typo under /dev must not become a file there
+    const underDev = path.resolve(info.path).startsWith('/dev/');
+    return [{ reason: underDev ? `${info.path} does not exist` : `${info.path} does not exist (--force creates it as a regular image file)`, overridable: !underDev }];
+  }
   if (info.kind === 'other') return [{ reason: `${info.path} is neither a block device nor a regular file`, overridable: false }];
   if (info.kind === 'file') {
     out.push({ reason: `${info.path} is a regular file, not a block device (--force writes the image into it)`, overridable: true });

@@ -9,6 +9,12 @@ import type { Bmap } from './bmap.js';
 export const VERIFY_BLOCK = 4096;
 const WRITE_BUFFER = 8 * 1024 * 1024;
 const WRITES_IN_FLIGHT = 3;
+/**
+ * The first MiB (partition table, boot sector) is zeroed before anything else and written last,
+ * after everything else is on the medium: an interrupted flash leaves a card with no partition
+ * table rather than one that looks bootable and is half written.
+ */
+export const HEAD_BYTES = 1024 * 1024;
 
 export interface WriteProgress {
   phase: 'write' | 'verify';
@@ -44,10 +50,13 @@ export async function writeImage(opts: {
   target: string;
   bmap?: Bmap;
   isBlockDevice: boolean;
+  /** the target's size, to clear a stale backup GPT in its last MiB */
+  targetSize?: number;
   onProgress?: (p: WriteProgress) => void;
 }): Promise<WriteResult> {
   const { bmap } = opts;
-  const flags = constants.O_WRONLY | (opts.isBlockDevice ? constants.O_EXCL : constants.O_CREAT);
+  // a regular file is truncated first: unmapped ranges must read as zeros, not as its old content
+  const flags = constants.O_WRONLY | (opts.isBlockDevice ? constants.O_EXCL : constants.O_CREAT | constants.O_TRUNC);
   let handle: FileHandle;
   try {
     handle = await open(opts.target, flags, 0o644);
@@ -73,10 +82,12 @@ export async function writeImage(opts: {
   const inFlight: Promise<unknown>[] = [];
   let lastReport = 0;
 
-  const fail = (error: unknown, at: number): never => {
+  /** `at` is undefined for a failed flush: the kernel does not say which write it could not complete */
+  const fail = (error: unknown, at: number | undefined): never => {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') throw new OperationError(`no space left on ${opts.target} at offset ${at}: the target is smaller than the image`);
-    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new OperationError(`${opts.target} stopped accepting data at offset ${at} (${code}): was the card removed?`);
+    const where = at === undefined ? 'while flushing written data' : `at offset ${at}`;
+    if (code === 'ENOSPC') throw new OperationError(`no space left on ${opts.target} ${where}: the target is smaller than the image`);
+    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new OperationError(`${opts.target} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`);
     throw error;
   };
   const flush = async (): Promise<void> => {
@@ -89,6 +100,8 @@ export async function writeImage(opts: {
       },
       (e: unknown) => fail(e, position),
     );
+    // awaited later; marked handled now so a failed write is not an unhandled rejection meanwhile
+    pending.catch(() => undefined);
     inFlight.push(pending);
     written += data.length;
     buffer = Buffer.allocUnsafe(WRITE_BUFFER);
@@ -123,9 +136,17 @@ export async function writeImage(opts: {
       crcCarryStart = start + pos;
     }
   };
+  const head = Buffer.alloc(HEAD_BYTES);
+  let headLength = 0;
   const emit = (data: Buffer, at: number): void => {
     recordCrcs(data, at);
     let pos = 0;
+    if (at < HEAD_BYTES) {
+      pos = Math.min(data.length, HEAD_BYTES - at);
+      data.copy(head, at, 0, pos);
+      headLength = Math.max(headLength, at + pos);
+      written += pos;
+    }
     while (pos < data.length) {
       if (bufferLength > 0 && bufferStart + bufferLength !== at + pos) {
         // not contiguous with the buffered data: write that first
@@ -142,7 +163,9 @@ export async function writeImage(opts: {
   // flushes queued from emit() are awaited at chunk boundaries
   let pendingFlushes: Promise<void>[] = [];
   const flushSync = (): void => {
-    pendingFlushes.push(flush());
+    const pending = flush();
+    pending.catch(() => undefined);
+    pendingFlushes.push(pending);
   };
   const closeSegment = (): void => {
     const seg = segments[segIndex]!;
@@ -157,7 +180,11 @@ export async function writeImage(opts: {
     segHash = segIndex < segments.length ? createHash(bmap?.checksumType ?? 'sha256') : undefined;
   };
 
+  const syncOrFail = async (): Promise<void> => {
+    await handle.sync().catch((e: unknown) => fail(e, undefined));
+  };
   try {
+    await clearHeadAndTail(handle, opts.isBlockDevice ? opts.targetSize : undefined).catch((e: unknown) => fail(e, 0));
     for await (const chunk of opts.source as AsyncIterable<Buffer>) {
       let pos = 0;
       while (pos < chunk.length && segIndex < segments.length) {
@@ -199,11 +226,23 @@ export async function writeImage(opts: {
     await Promise.all(pendingFlushes);
     await Promise.all(inFlight);
     if (!opts.isBlockDevice) await handle.truncate(bmap ? bmap.imageSize : offset);
-    await handle.sync();
+    await syncOrFail();
+    if (headLength > 0) {
+      await handle.write(head, 0, headLength, 0).catch((e: unknown) => fail(e, 0));
+      await syncOrFail();
+    }
     opts.onProgress?.({ phase: 'write', done: bmap ? total : offset, total: bmap ? total : offset });
     return { imageSize: bmap ? bmap.imageSize : offset, bytesWritten: written, expected, blockCrcs };
   } finally {
     await Promise.allSettled(inFlight);
     await handle.close().catch(() => undefined);
   }
+}
+
+/** Zeroes the first MiB (and the last, where a stale backup GPT would live) before writing. */
+async function clearHeadAndTail(handle: FileHandle, targetSize: number | undefined): Promise<void> {
+  const zeros = Buffer.alloc(HEAD_BYTES);
+  await handle.write(zeros, 0, HEAD_BYTES, 0);
+  if (targetSize && targetSize >= 2 * HEAD_BYTES) await handle.write(zeros, 0, HEAD_BYTES, targetSize - HEAD_BYTES);
+  await handle.sync();
 }

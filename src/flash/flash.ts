@@ -1,0 +1,142 @@
+import { stat } from 'node:fs/promises';
+import { execa } from 'execa';
+import { InputError, OperationError, UserError } from '../errors.js';
+import { mappedBytes, readBmap, type Bmap } from './bmap.js';
+import { decompress, detectCompression, type Compression } from './decompress.js';
+import { inspectTarget, refusals, type Refusal, type TargetInfo } from './device.js';
+import { findBmapBeside } from './image.js';
+import { verifyWritten } from './verify.js';
+import { writeImage, type WriteProgress } from './writer.js';
+
+export interface FlashPlan {
+  image: string;
+  compression: Compression;
+  bmapFile?: string;
+  bmap?: Bmap;
+  target: TargetInfo;
+  /** the decompressed image's size when known before writing (from the bmap, or an uncompressed file) */
+  imageSize?: number;
+  /** what will be written: the mapped bytes with a bmap, the whole image otherwise */
+  bytesToWrite?: number;
+  refusals: Refusal[];
+}
+
+/** Everything known before a byte is written: the image, its bmap, the target and what speaks against it. */
+export async function planFlash(opts: { image: string; device: string; bmap?: string; useBmap: boolean }): Promise<FlashPlan> {
+  const compression = await detectCompression(opts.image);
+  const bmapFile = !opts.useBmap ? undefined : opts.bmap ?? (await findBmapBeside(opts.image));
+  const bmap = bmapFile ? await readBmap(bmapFile) : undefined;
+  const fileSize = (await stat(opts.image)).size;
+  if (bmap && compression === 'none' && fileSize !== bmap.imageSize) {
+    throw new InputError(`the bmap ${bmapFile} describes a ${bmap.imageSize}-byte image but ${opts.image} has ${fileSize} bytes: they do not belong together`);
+  }
+  const imageSize = bmap?.imageSize ?? (compression === 'none' ? fileSize : undefined);
+  const target = inspectTarget(opts.device);
+  return {
+    image: opts.image,
+    compression,
+    bmapFile,
+    bmap,
+    target,
+    imageSize,
+    bytesToWrite: bmap ? mappedBytes(bmap) : imageSize,
+    refusals: refusals(target, imageSize ?? 0),
+  };
+}
+
+export interface FlashResult {
+  bytesWritten: number;
+  imageSize: number;
+  writeSeconds: number;
+  decompressor: string;
+  verified: boolean;
+  verifySeconds?: number;
+  bytesVerified?: number;
+  bypassedPageCache?: boolean;
+  /** set when the kernel could not be told to re-read the partition table */
+  partitionTableWarning?: string;
+}
+
+/**
+ * Decompress → write (mapped ranges only with a bmap, checked as they pass) → re-read the
+ * partition table → read back and compare. `signal` aborts at the next chunk; the card is then
+ * left without a partition table (see HEAD_BYTES), never half-valid.
+ */
+export async function flashImage(
+  plan: FlashPlan,
+  opts: { verify: boolean; onProgress?: (p: WriteProgress) => void; signal?: AbortSignal },
+): Promise<FlashResult> {
+  const source = await decompress(plan.image, plan.compression);
+  const onAbort = (): void => {
+    source.stop();
+    source.stream.destroy(new OperationError('interrupted'));
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const started = performance.now();
+  let written;
+  try {
+    written = await writeImage({
+      source: source.stream,
+      target: plan.target.path,
+      bmap: plan.bmap,
+      isBlockDevice: plan.target.kind === 'disk' || plan.target.kind === 'partition',
+      targetSize: plan.target.size,
+      onProgress: opts.onProgress,
+    });
+    // A decompressor that failed half way may still have closed its output cleanly.
+    await source.done;
+  } catch (error) {
+    opts.signal?.throwIfAborted();
+    // The decompressor's own reason ("truncated") explains a short image better than the writer's.
+    source.stop();
+    const decompressorError: unknown = await source.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    throw decompressorError instanceof UserError ? decompressorError : error;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  const writeSeconds = (performance.now() - started) / 1000;
+  opts.signal?.throwIfAborted();
+  const partitionTableWarning = plan.target.kind === 'disk' ? await rereadPartitionTable(plan.target.path) : undefined;
+  const result: FlashResult = {
+    bytesWritten: written.bytesWritten,
+    imageSize: written.imageSize,
+    writeSeconds,
+    decompressor: source.via,
+    verified: false,
+    partitionTableWarning,
+  };
+  if (!opts.verify) return result;
+  const verifyStarted = performance.now();
+  const verified = await verifyWritten(plan.target.path, written, opts.onProgress);
+  return { ...result, verified: true, verifySeconds: (performance.now() - verifyStarted) / 1000, bytesVerified: verified.bytesVerified, bypassedPageCache: verified.bypassedPageCache };
+}
+
+/**
+ * Without udev nobody asks the kernel to read the new partition table (bmaptool, Etcher and
+ * rpi-imager all rely on udev): BLKRRPART through blockdev.
+ */
+export async function rereadPartitionTable(device: string): Promise<string | undefined> {
+  const r = await execa('blockdev', ['--rereadpt', device], { reject: false });
+  if (r.exitCode === 0) return undefined;
+  const why = String(r.stderr || r.message).split('\n').pop()!.replace(/^blockdev:\s*/, '');
+  return `the kernel did not re-read the partition table of ${device} (${why}); unplug and replug the card before mounting it`;
+}
+
+/** For --list and the confirmation: describe a target in one line. */
+export function describeTarget(t: TargetInfo): string {
+  const parts = [t.path, formatBytes(t.size)];
+  if (t.model) parts.push(t.model);
+  if (t.transport) parts.push(t.transport);
+  if (t.kind === 'disk') parts.push(t.removable ? 'removable' : 'not removable');
+  return parts.join(', ');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}

@@ -1,0 +1,143 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export const SECTOR = 512;
+/** A small wic-like disk: DOS label, a FAT boot partition at 1 MiB, an ext4 root after it. */
+export const FAT_START = 2048;
+export const FAT_SECTORS = 16384;
+export const ROOT_START = FAT_START + FAT_SECTORS;
+export const IMAGE_BYTES = 48 * 1024 * 1024;
+
+function run(command: string, args: string[], input?: string): string {
+  return execFileSync(command, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Why loop-device tests cannot run here, or undefined when they can. */
+export function loopUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'loop-device tests need root';
+  const probe = spawnSync('losetup', ['-f'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `no free loop device (${probe.stderr.trim()})`;
+  return undefined;
+}
+
+export interface WicImage {
+  image: string;
+  bmap: string;
+}
+
+/** Builds the image with the real tools (sfdisk, mkfs.vfat + mcopy, mkfs.ext4 -d) and its bmap with bmaptool. */
+export function makeWicImage(dir: string, name = 'core-image-test-raspberrypi4-64.rootfs'): WicImage {
+  mkdirSync(dir, { recursive: true });
+  const image = path.join(dir, `${name}.wic`);
+  const rootDir = path.join(dir, `${name}-rootfs`);
+  mkdirSync(path.join(rootDir, 'etc'), { recursive: true });
+  writeFileSync(path.join(rootDir, 'etc', 'hostname'), 'raspberrypi4-64\n');
+  writeFileSync(path.join(rootDir, 'etc', 'group'), 'root:x:0:\ndocker:x:999:root\n');
+  // some incompressible data so mapped ranges span many blocks and chunks
+  writeFileSync(path.join(rootDir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
+  writeFileSync(path.join(rootDir, 'text.txt'), 'yoctoforge '.repeat(200_000));
+  closeSync(openSync(image, 'w'));
+  execFileSync('truncate', ['-s', String(IMAGE_BYTES), image]);
+  run('sfdisk', ['-q', image], `label: dos\nstart=${FAT_START}, size=${FAT_SECTORS}, type=c, bootable\nstart=${ROOT_START}, type=83\n`);
+  run('mkfs.vfat', ['-n', 'BOOT', '--offset', String(FAT_START), image, String((FAT_SECTORS * SECTOR) / 1024)]);
+  const config = path.join(dir, 'config.txt');
+  writeFileSync(config, 'enable_uart=1\narm_64bit=1\n');
+  run('mcopy', ['-i', `${image}@@${FAT_START * SECTOR}`, config, '::config.txt']);
+  const rootKiB = (IMAGE_BYTES - ROOT_START * SECTOR) / 1024;
+  run('mkfs.ext4', ['-q', '-F', '-L', 'root', '-E', `offset=${ROOT_START * SECTOR}`, '-d', rootDir, image, `${rootKiB}k`]);
+  const bmap = `${image}.bmap`;
+  writeFileSync(bmap, run('bmaptool', ['-q', 'create', image]));
+  return { image, bmap };
+}
+
+/** Compresses with the tool the field uses for that format; returns the new file. */
+export function compress(image: string, how: 'bzip2' | 'pbzip2' | 'xz-single' | 'xz-multi' | 'gzip' | 'zstd'): string {
+  const suffix = { bzip2: 'bz2', pbzip2: 'bz2', 'xz-single': 'xz', 'xz-multi': 'xz', gzip: 'gz', zstd: 'zst' }[how];
+  const out = `${image}.${suffix}`;
+  const argv: Record<typeof how, string[]> = {
+    bzip2: ['bzip2', '-kc', image],
+    pbzip2: ['pbzip2', '-kc', '-b1', image],
+    'xz-single': ['xz', '-kc', '-T1', image],
+    'xz-multi': ['xz', '-kc', '-T2', '--block-size=4MiB', image],
+    gzip: ['pigz', '-kc', image],
+    zstd: ['zstd', '-qc', image],
+  };
+  const [command, ...args] = argv[how];
+  const data = execFileSync(command!, args, { maxBuffer: 1024 * 1024 * 1024 });
+  writeFileSync(out, data);
+  return out;
+}
+
+export interface LoopDevice {
+  device: string;
+  backing: string;
+  detach: () => void;
+}
+
+/** A loop device over a new file of `bytes`, filled with a pattern so unwritten areas are visible. */
+export function attachLoop(dir: string, bytes: number, opts: { partscan?: boolean; fill?: number } = {}): LoopDevice {
+  const backing = path.join(dir, `disk-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.raw`);
+  writeFileSync(backing, Buffer.alloc(bytes, opts.fill ?? 0xa5));
+  const device = run('losetup', ['-f', '--show', ...(opts.partscan ? ['-P'] : []), backing]).trim();
+  return {
+    device,
+    backing,
+    detach: () => {
+      spawnSync('losetup', ['-d', device]);
+    },
+  };
+}
+
+/** Partition nodes are not made for us (no udev): mknod from sysfs. */
+export function partitionNode(dir: string, loop: string, index: number): string {
+  const name = `${path.basename(loop)}p${index}`;
+  // some kernels do not scan a loop device's table even with -P; partx adds the partitions itself
+  if (!existsSync(`/sys/class/block/${name}/dev`)) spawnSync('partx', ['-a', loop]);
+  const [major, minor] = readFileSyncTrim(`/sys/class/block/${name}/dev`).split(':');
+  const node = path.join(dir, name);
+  run('mknod', [node, 'b', major!, minor!]);
+  return node;
+}
+
+function readFileSyncTrim(file: string): string {
+  return execFileSync('cat', [file], { encoding: 'utf8' }).trim();
+}
+
+/** sha256 of [start, end) of a file or device, read with plain reads. */
+export function hashRange(file: string, start: number, end: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.alloc(1024 * 1024);
+    for (let pos = start; pos < end; ) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, end - pos), pos);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      pos += n;
+    }
+    return hash.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The mapped ranges of a bmap, as byte ranges (the tests read the XML themselves). */
+export function bmapRanges(bmapText: string): Array<{ start: number; end: number }> {
+  const blockSize = Number(/<BlockSize>\s*(\d+)/.exec(bmapText)![1]);
+  const imageSize = Number(/<ImageSize>\s*(\d+)/.exec(bmapText)![1]);
+  return [...bmapText.matchAll(/<Range[^>]*>\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => ({
+    start: Number(m[1]) * blockSize,
+    end: Math.min((Number(m[2] ?? m[1]) + 1) * blockSize, imageSize),
+  }));
+}
+
+export function sizeOf(file: string): number {
+  return statSync(file).size;
+}
+
+/** Drops the page cache of a device so reads in the test come from the medium. */
+export function dropCaches(device: string): void {
+  spawnSync('blockdev', ['--flushbufs', device]);
+}
