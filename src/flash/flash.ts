@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { InputError, OperationError, UserError } from '../errors.js';
 import { mappedBytes, readBmap, type Bmap } from './bmap.js';
-import { decompress, detectCompression, type Compression } from './decompress.js';
+import { decompress, detectCompression, readMappedRanges, type Compression, type DecompressedStream } from './decompress.js';
 import { inspectTarget, refusals, type Refusal, type TargetInfo } from './device.js';
 import { findBmapBeside } from './image.js';
 import { verifyWritten } from './verify.js';
@@ -66,7 +66,9 @@ export async function flashImage(
   plan: FlashPlan,
   opts: { verify: boolean; onProgress?: (p: WriteProgress) => void; signal?: AbortSignal },
 ): Promise<FlashResult> {
-  const source = await decompress(plan.image, plan.compression);
+  const openImage = async (): Promise<DecompressedStream> =>
+    plan.compression === 'none' && plan.bmap ? readMappedRanges(plan.image, plan.bmap.ranges) : await decompress(plan.image, plan.compression);
+  const source = await openImage();
   const onAbort = (): void => {
     source.stop();
     source.stream.destroy(new OperationError('interrupted'));
@@ -110,7 +112,10 @@ export async function flashImage(
   };
   if (!opts.verify) return result;
   const verifyStarted = performance.now();
-  const verified = await verifyWritten(plan.target.path, written, opts.onProgress);
+  const verified = await verifyWritten(plan.target.path, written, {
+    onProgress: opts.onProgress,
+    reference: async () => (await openImage()).stream,
+  });
   return { ...result, verified: true, verifySeconds: (performance.now() - verifyStarted) / 1000, bytesVerified: verified.bytesVerified, bypassedPageCache: verified.bypassedPageCache };
 }
 

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
 import { OperationError } from '../errors.js';
-import { VERIFY_BLOCK, type WriteProgress, type WriteResult } from './writer.js';
+import type { PositionedChunk, WriteProgress, WriteResult } from './writer.js';
+
+/** O_DIRECT reads start and end on multiples of this (every logical block size divides it). */
+const VERIFY_BLOCK = 4096;
 
 const READ_SIZE = 8 * 1024 * 1024;
 
@@ -26,7 +28,16 @@ export interface VerifyResult {
  * Reads back what was written, bypassing the page cache (so a card that lost data cannot hide
  * behind cached pages), and compares it with the checksums taken while writing.
  */
-export async function verifyWritten(target: string, written: WriteResult, onProgress?: (p: WriteProgress) => void): Promise<VerifyResult> {
+export async function verifyWritten(
+  target: string,
+  written: WriteResult,
+  opts: {
+    onProgress?: (p: WriteProgress) => void;
+    /** the image again from its start, to name the first bad byte of a range that differs */
+    reference?: () => Promise<AsyncIterable<Buffer | PositionedChunk>>;
+  } = {},
+): Promise<VerifyResult> {
+  const { onProgress } = opts;
   let handle: FileHandle;
   let bypassedPageCache = true;
   try {
@@ -62,8 +73,9 @@ export async function verifyWritten(target: string, written: WriteResult, onProg
         }
       }
       if (hash.digest('hex') !== range.digest) {
-        const offset = await firstBadBlock(handle, range, written.blockCrcs);
-        throw new OperationError(`verification failed: ${target} differs from the image at offset ${offset} (0x${offset.toString(16)}); the card may be faulty or fake`);
+        const offset = opts.reference ? await firstDifference(handle, range, await opts.reference()) : range.start;
+        const where = opts.reference ? `at offset ${offset} (0x${offset.toString(16)})` : `in the range at offset ${range.start}`;
+        throw new OperationError(`verification failed: ${target} differs from the image ${where}; the card may be faulty or fake`);
       }
     }
     onProgress?.({ phase: 'verify', done: total, total });
@@ -73,17 +85,33 @@ export async function verifyWritten(target: string, written: WriteResult, onProg
   }
 }
 
-/** The first 4 KiB block of a bad range whose CRC differs from the one taken while writing. */
-async function firstBadBlock(handle: FileHandle, range: { start: number; end: number }, crcs: Map<number, number>): Promise<number> {
-  const block = alignedBuffer(VERIFY_BLOCK);
-  for (let at = range.start; at < range.end; ) {
-    const alignedStart = Math.floor(at / VERIFY_BLOCK) * VERIFY_BLOCK;
-    const next = Math.min(alignedStart + VERIFY_BLOCK, range.end);
-    const { bytesRead } = await handle.read(block, 0, VERIFY_BLOCK, alignedStart);
-    const data = block.subarray(at - alignedStart, Math.min(bytesRead, next - alignedStart));
-    const expectedCrc = crcs.get(at);
-    if (expectedCrc === undefined || crc32(data) !== expectedCrc) return at;
-    at = next;
+/**
+ * The first byte of `range` where the target differs from the image. Only runs after a mismatch,
+ * so the image is read (decompressed) a second time rather than keeping per-block checksums.
+ */
+async function firstDifference(handle: FileHandle, range: { start: number; end: number }, image: AsyncIterable<Buffer | PositionedChunk>): Promise<number> {
+  const device = alignedBuffer(READ_SIZE);
+  let offset = 0;
+  for await (const item of image) {
+    const chunk = Buffer.isBuffer(item) ? item : item.data;
+    if (!Buffer.isBuffer(item)) offset = item.at;
+    const from = Math.max(offset, range.start);
+    const to = Math.min(offset + chunk.length, range.end);
+    for (let at = from; at < to; ) {
+      const alignedStart = Math.floor(at / VERIFY_BLOCK) * VERIFY_BLOCK;
+      const want = Math.min(READ_SIZE, Math.ceil((to - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
+      const { bytesRead } = await handle.read(device, 0, want, alignedStart);
+      const end = Math.min(to, alignedStart + bytesRead);
+      if (end <= at) return at;
+      const mine = device.subarray(at - alignedStart, end - alignedStart);
+      const theirs = chunk.subarray(at - offset, end - offset);
+      if (!mine.equals(theirs)) {
+        for (let i = 0; i < mine.length; i++) if (mine[i] !== theirs[i]) return at + i;
+      }
+      at = end;
+    }
+    offset += chunk.length;
+    if (offset >= range.end) break;
   }
   return range.start;
 }

@@ -1,13 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
 import { OperationError } from '../errors.js';
 import type { Bmap } from './bmap.js';
 
-export const VERIFY_BLOCK = 4096;
+/** Small chunks (a decompressor's 64 KiB pipe reads) are gathered into writes of this size. */
 const WRITE_BUFFER = 8 * 1024 * 1024;
+/** Chunks at least this large are written as they come, without a copy. */
+const DIRECT_WRITE = 1024 * 1024;
 const WRITES_IN_FLIGHT = 3;
 /**
  * The first MiB (partition table, boot sector) is zeroed before anything else and written last,
@@ -15,6 +15,11 @@ const WRITES_IN_FLIGHT = 3;
  * table rather than one that looks bootable and is half written.
  */
 export const HEAD_BYTES = 1024 * 1024;
+
+export interface PositionedChunk {
+  at: number;
+  data: Buffer;
+}
 
 export interface WriteProgress {
   phase: 'write' | 'verify';
@@ -29,8 +34,6 @@ export interface WriteResult {
   bytesWritten: number;
   /** what verification compares against: per range (bmap) or the whole image */
   expected: Array<{ start: number; end: number; algorithm: 'sha256' | 'sha1'; digest: string }>;
-  /** CRC-32 of every 4 KiB block written, to name the first bad offset on a mismatch */
-  blockCrcs: Map<number, number>;
 }
 
 interface Segment {
@@ -46,7 +49,11 @@ interface Segment {
  * flight while the decompressor keeps going, one fsync at the end.
  */
 export async function writeImage(opts: {
-  source: Readable;
+  /**
+   * The image from its start; a chunk may be `{ at, data }` to skip forward (an uncompressed image
+   * read sparsely: what lies between is unmapped and never read).
+   */
+  source: AsyncIterable<Buffer | PositionedChunk>;
   target: string;
   bmap?: Bmap;
   isBlockDevice: boolean;
@@ -55,6 +62,7 @@ export async function writeImage(opts: {
   onProgress?: (p: WriteProgress) => void;
 }): Promise<WriteResult> {
   const { bmap } = opts;
+  const algorithm = bmap?.checksumType ?? 'sha256';
   // a regular file is truncated first: unmapped ranges must read as zeros, not as its old content
   const flags = constants.O_WRONLY | (opts.isBlockDevice ? constants.O_EXCL : constants.O_CREAT | constants.O_TRUNC);
   let handle: FileHandle;
@@ -65,21 +73,22 @@ export async function writeImage(opts: {
     if (code === 'EBUSY') throw new OperationError(`${opts.target} is busy (mounted or opened exclusively by another program): unmount it first`);
     throw new OperationError(`cannot open ${opts.target} for writing: ${code ?? (error as Error).message}`);
   }
-  const segments: Segment[] = bmap ? bmap.ranges.map((r) => ({ start: r.start, end: r.end, checksum: r.checksum })) : [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
+  const segments: Segment[] = bmap ? bmap.ranges.map((r) => ({ ...r })) : [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
   const total = bmap ? bmap.ranges.reduce((n, r) => n + r.end - r.start, 0) : 0;
-  const blockCrcs = new Map<number, number>();
   const expected: WriteResult['expected'] = [];
 
   let offset = 0; // position in the decompressed image
   let segIndex = 0;
-  let segHash: Hash | undefined = createHash(bmap?.checksumType ?? 'sha256');
+  let segHash: Hash | undefined = createHash(algorithm);
   let written = 0;
-  let buffer = Buffer.allocUnsafe(WRITE_BUFFER);
-  let bufferStart = -1;
+  const head = Buffer.alloc(HEAD_BYTES);
+  let headLength = 0;
+  // gathered small chunks; buffers come back to the pool when their write completes
+  const pool: Buffer[] = [];
+  let buffer: Buffer | undefined;
+  let bufferStart = 0;
   let bufferLength = 0;
-  let crcCarry = Buffer.alloc(0);
-  let crcCarryStart = 0;
-  const inFlight: Promise<unknown>[] = [];
+  const inFlight: Promise<void>[] = [];
   let lastReport = 0;
 
   /** `at` is undefined for a failed flush: the kernel does not say which write it could not complete */
@@ -90,82 +99,54 @@ export async function writeImage(opts: {
     if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new OperationError(`${opts.target} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`);
     throw error;
   };
-  const flush = async (): Promise<void> => {
-    if (bufferLength === 0) return;
-    const data = buffer.subarray(0, bufferLength);
-    const position = bufferStart;
+  /** queues a write; waits only when too many are in flight */
+  const submit = async (data: Buffer, position: number, release?: Buffer): Promise<void> => {
     const pending = handle.write(data, 0, data.length, position).then(
       (r) => {
         if (r.bytesWritten !== data.length) fail(Object.assign(new Error('short write'), { code: 'ENOSPC' }), position + r.bytesWritten);
+        if (release) pool.push(release);
       },
       (e: unknown) => fail(e, position),
     );
-    // awaited later; marked handled now so a failed write is not an unhandled rejection meanwhile
+    // awaited below or at the end; marked handled now so a failure is not an unhandled rejection meanwhile
     pending.catch(() => undefined);
     inFlight.push(pending);
     written += data.length;
-    buffer = Buffer.allocUnsafe(WRITE_BUFFER);
+    while (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
+  };
+  const flushBuffer = async (): Promise<void> => {
+    if (!buffer || bufferLength === 0) return;
+    const full = buffer;
+    const data = full.subarray(0, bufferLength);
+    buffer = undefined;
     bufferLength = 0;
-    bufferStart = -1;
-    if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
+    await submit(data, bufferStart, full);
   };
-  const recordCrcs = (data: Buffer, at: number): void => {
-    // CRC per 4 KiB block of written data; blocks straddling chunks are joined first.
-    let chunk = data;
-    let start = at;
-    if (crcCarry.length > 0) {
-      if (crcCarryStart + crcCarry.length === at) {
-        chunk = Buffer.concat([crcCarry, data]);
-        start = crcCarryStart;
-      } else {
-        blockCrcs.set(crcCarryStart, crc32(crcCarry));
-      }
-      crcCarry = Buffer.alloc(0);
-    }
-    const firstBoundary = Math.ceil(start / VERIFY_BLOCK) * VERIFY_BLOCK;
-    let pos = 0;
-    if (firstBoundary > start) {
-      // a partial first block can only happen at a segment start that is not 4 KiB aligned
-      const head = Math.min(firstBoundary - start, chunk.length);
-      blockCrcs.set(start, crc32(chunk.subarray(0, head)));
-      pos = head;
-    }
-    for (; pos + VERIFY_BLOCK <= chunk.length; pos += VERIFY_BLOCK) blockCrcs.set(start + pos, crc32(chunk.subarray(pos, pos + VERIFY_BLOCK)));
-    if (pos < chunk.length) {
-      crcCarry = Buffer.from(chunk.subarray(pos));
-      crcCarryStart = start + pos;
-    }
-  };
-  const head = Buffer.alloc(HEAD_BYTES);
-  let headLength = 0;
-  const emit = (data: Buffer, at: number): void => {
-    recordCrcs(data, at);
-    let pos = 0;
+  const emit = async (data: Buffer, at: number): Promise<void> => {
     if (at < HEAD_BYTES) {
-      pos = Math.min(data.length, HEAD_BYTES - at);
-      data.copy(head, at, 0, pos);
-      headLength = Math.max(headLength, at + pos);
-      written += pos;
+      const n = Math.min(data.length, HEAD_BYTES - at);
+      data.copy(head, at, 0, n);
+      headLength = Math.max(headLength, at + n);
+      written += n;
+      data = data.subarray(n);
+      at += n;
+      if (data.length === 0) return;
     }
-    while (pos < data.length) {
-      if (bufferLength > 0 && bufferStart + bufferLength !== at + pos) {
-        // not contiguous with the buffered data: write that first
-        void flushSync();
+    if (buffer && bufferStart + bufferLength !== at) await flushBuffer();
+    if (!buffer && data.length >= DIRECT_WRITE) {
+      await submit(data, at);
+      return;
+    }
+    for (let pos = 0; pos < data.length; ) {
+      if (!buffer) {
+        buffer = pool.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
+        bufferStart = at + pos;
       }
-      if (bufferLength === 0) bufferStart = at + pos;
-      const n = Math.min(data.length - pos, WRITE_BUFFER - bufferLength);
-      data.copy(buffer, bufferLength, pos, pos + n);
+      const n = data.copy(buffer, bufferLength, pos);
       bufferLength += n;
       pos += n;
-      if (bufferLength === WRITE_BUFFER) void flushSync();
+      if (bufferLength === WRITE_BUFFER) await flushBuffer();
     }
-  };
-  // flushes queued from emit() are awaited at chunk boundaries
-  let pendingFlushes: Promise<void>[] = [];
-  const flushSync = (): void => {
-    const pending = flush();
-    pending.catch(() => undefined);
-    pendingFlushes.push(pending);
   };
   const closeSegment = (): void => {
     const seg = segments[segIndex]!;
@@ -175,17 +156,25 @@ export async function writeImage(opts: {
         `the image does not match its bmap: checksum mismatch in the range at offset ${seg.start} (bytes ${seg.start}-${seg.end - 1}); the download is corrupt or the bmap belongs to another image`,
       );
     }
-    expected.push({ start: seg.start, end: seg.end, algorithm: bmap?.checksumType ?? 'sha256', digest });
+    expected.push({ start: seg.start, end: seg.end, algorithm, digest });
     segIndex++;
-    segHash = segIndex < segments.length ? createHash(bmap?.checksumType ?? 'sha256') : undefined;
+    segHash = segIndex < segments.length ? createHash(algorithm) : undefined;
   };
-
   const syncOrFail = async (): Promise<void> => {
     await handle.sync().catch((e: unknown) => fail(e, undefined));
   };
+
   try {
     await clearHeadAndTail(handle, opts.isBlockDevice ? opts.targetSize : undefined).catch((e: unknown) => fail(e, 0));
-    for await (const chunk of opts.source as AsyncIterable<Buffer>) {
+    for await (const item of opts.source) {
+      let chunk: Buffer;
+      if (Buffer.isBuffer(item)) {
+        chunk = item;
+      } else {
+        if (item.at < offset) throw new Error(`positioned chunk at ${item.at} goes back from ${offset}`);
+        offset = item.at;
+        chunk = item.data;
+      }
       let pos = 0;
       while (pos < chunk.length && segIndex < segments.length) {
         const seg = segments[segIndex]!;
@@ -197,21 +186,16 @@ export async function writeImage(opts: {
         const n = Math.min(chunk.length - pos, seg.end - chunkStart);
         const piece = chunk.subarray(pos, pos + n);
         segHash!.update(piece);
-        emit(piece, chunkStart);
+        await emit(piece, chunkStart);
         pos += n;
         if (chunkStart + n === seg.end) closeSegment();
       }
       offset += chunk.length;
       if (bmap && offset > bmap.imageSize) throw new OperationError(`the image is larger than its bmap says (${bmap.imageSize} bytes): the bmap belongs to another image`);
-      if (pendingFlushes.length > 0) {
-        const flushes = pendingFlushes;
-        pendingFlushes = [];
-        await Promise.all(flushes);
-      }
       const now = Date.now();
       if (opts.onProgress && now - lastReport > 200) {
         lastReport = now;
-        opts.onProgress({ phase: 'write', done: bmap ? written + bufferLength : offset, total });
+        opts.onProgress({ phase: 'write', done: written + bufferLength, total });
       }
     }
     if (bmap && offset !== bmap.imageSize) {
@@ -221,9 +205,7 @@ export async function writeImage(opts: {
       segments[0]!.end = offset;
       closeSegment();
     }
-    if (crcCarry.length > 0) blockCrcs.set(crcCarryStart, crc32(crcCarry));
-    await flush();
-    await Promise.all(pendingFlushes);
+    await flushBuffer();
     await Promise.all(inFlight);
     if (!opts.isBlockDevice) await handle.truncate(bmap ? bmap.imageSize : offset);
     await syncOrFail();
@@ -231,8 +213,8 @@ export async function writeImage(opts: {
       await handle.write(head, 0, headLength, 0).catch((e: unknown) => fail(e, 0));
       await syncOrFail();
     }
-    opts.onProgress?.({ phase: 'write', done: bmap ? total : offset, total: bmap ? total : offset });
-    return { imageSize: bmap ? bmap.imageSize : offset, bytesWritten: written, expected, blockCrcs };
+    opts.onProgress?.({ phase: 'write', done: written, total: bmap ? total : written });
+    return { imageSize: bmap ? bmap.imageSize : offset, bytesWritten: written, expected };
   } finally {
     await Promise.allSettled(inFlight);
     await handle.close().catch(() => undefined);

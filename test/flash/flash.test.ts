@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync, copyFileSync, truncateSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync, copyFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { attachLoop, bmapRanges, compress, FAT_START, hashRange, IMAGE_BYTES, loopUnavailable, makeWicImage, partitionNode, ROOT_START, SECTOR, type LoopDevice, type WicImage } from '../helpers/disk-fixtures.js';
@@ -310,12 +310,15 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     onTestFinished(() => closeSync(holder));
     const written = await writeImage({ source: createReadStream(wic.image), target: l.device, bmap, isBlockDevice: true, targetSize: 64 * 1024 * 1024 });
     // the device's page cache still holds the good data; only the medium (the backing file) changes
-    const victim = bmap.ranges[2]!;
+    const victim = bmap.ranges.find((r) => r.start >= 1024 * 1024 && r.end - r.start > 16384)!;
     const badOffset = victim.start + 8192 + 100;
     const fd = openSync(l.backing, 'r+');
-    writeSync(fd, Buffer.from('CORRUPTED'), 0, 9, badOffset);
+    const original = Buffer.alloc(9);
+    readSync(fd, original, 0, 9, badOffset);
+    writeSync(fd, original.map((b) => b ^ 0xff), 0, 9, badOffset);
     closeSync(fd);
-    await expect(verifyWritten(l.device, written)).rejects.toThrow(`differs from the image at offset ${victim.start + 8192} (0x${(victim.start + 8192).toString(16)})`);
+    const reference = async (): Promise<AsyncIterable<Buffer>> => createReadStream(wic.image);
+    await expect(verifyWritten(l.device, written, { reference })).rejects.toThrow(`differs from the image at offset ${badOffset} (0x${badOffset.toString(16)})`);
   });
 
   describe('chooses the image of a build', () => {
