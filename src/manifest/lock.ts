@@ -35,6 +35,10 @@ export async function readLock(project: Project): Promise<Lock | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
   }
+  return parseLock(text, file);
+}
+
+export function parseLock(text: string, file: string): Lock {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new InputError(`${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   const result = lockSchema.safeParse(doc.toJS());

@@ -6,6 +6,7 @@ import { registerConfig } from './config.js';
 import { registerBuild } from './build.js';
 import { registerShell } from './shell.js';
 import { registerFlash } from './flash.js';
+import { registerLock } from './lock.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -15,4 +16,5 @@ export function registerCommands(program: Command): void {
   registerBuild(program);
   registerShell(program);
   registerFlash(program);
+  registerLock(program);
 }
