@@ -11,7 +11,7 @@ packages=(
   docker.io debootstrap podman catatonit
   util-linux fdisk dosfstools mtools e2fsprogs bmap-tools
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip
-  kas
+  kas chromium fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Artifact } from './artifacts.js';
+import type { TaskTiming } from './buildstats.js';
+import type { InstalledPackage } from './image-manifest.js';
 import type { BuildProgress, FailedTask, SstateSummary } from './knotty.js';
 
 /** build/TARGET/report.json: what a CI job, `yoctoforge flash` and `yoctoforge report` read. */
@@ -23,6 +25,12 @@ export interface BuildReport {
   failures: FailedTask[];
   warnings: number;
   artifacts: Artifact[];
+  /** size in bytes of the image file flash writes (the first wic/img artifact) */
+  imageSize?: number;
+  /** from the image's .manifest */
+  packages?: InstalledPackage[];
+  /** the slowest tasks of this build, from BitBake's buildstats */
+  slowestTasks?: TaskTiming[];
   /** dry run: recipes in the image's task graph and whether each requested package is in it */
   graph?: { recipes: number; packages: Record<string, { providers: string[]; inGraph: boolean }> };
   log: string;

@@ -2,6 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { collectArtifacts, linkArtifacts, type Artifact } from '../bitbake/artifacts.js';
+import { readBuildstats } from '../bitbake/buildstats.js';
+import { parseImageManifest } from '../bitbake/image-manifest.js';
+import { writeStepSummary } from '../ci/step-summary.js';
 import { formatFailure, KnottyParser, type BitbakeEvent } from '../bitbake/knotty.js';
 import { summariseProgress, writeReport, type BuildReport } from '../bitbake/report.js';
 import { bitbakeCommand, inBuildEnv, PROVIDERS_MARKER, providersScript } from '../bitbake/runner.js';
@@ -215,8 +218,25 @@ async function finish(ctx: BuildContext, state: RunState, dryRun: boolean, resul
     log: path.relative(ctx.project.dir, state.logFile),
   };
   if (dryRun && result === 'success') report.graph = await graphSummary(ctx, state);
+  if (!dryRun) Object.assign(report, await imageFacts(ctx, state, artifacts));
   await writeReport(ctx.buildDir, report);
+  await writeStepSummary(report).catch((e: Error) => warnLine(`could not write the GitHub step summary: ${e.message}`));
   return report;
+}
+
+/** Image size, installed packages and the slowest tasks: what `yoctoforge report` compares. */
+async function imageFacts(ctx: BuildContext, state: RunState, artifacts: Artifact[]): Promise<Pick<BuildReport, 'imageSize' | 'packages' | 'slowestTasks'>> {
+  // the disk image flash would write: uncompressed when built, else the compressed one
+  const images = artifacts.filter((a) => /^(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/.test(a.type));
+  const image = images.find((a) => !a.type.includes('.')) ?? images[0];
+  const manifest = artifacts.find((a) => a.type === 'manifest');
+  const manifestText = manifest ? await readFile(path.join(ctx.project.dir, manifest.path), 'utf8').catch(() => undefined) : undefined;
+  const slowest = await readBuildstats(path.join(ctx.buildDir, 'tmp'), state.startedAt);
+  return {
+    ...(image ? { imageSize: image.size } : {}),
+    ...(manifestText !== undefined ? { packages: parseImageManifest(manifestText) } : {}),
+    ...(slowest.length > 0 ? { slowestTasks: slowest } : {}),
+  };
 }
 
 async function graphSummary(ctx: BuildContext, state: RunState): Promise<NonNullable<BuildReport['graph']>> {

@@ -45,16 +45,23 @@ export async function runSteps<C>(steps: Step<C>[], context: C, options: StepOpt
 }
 
 async function runPlain<C>(steps: Step<C>[], context: C, options: StepOptions): Promise<void> {
+  const concurrency = options.concurrent === true ? steps.length : typeof options.concurrent === 'number' ? options.concurrent : 1;
   const runOne = async (step: Step<C>): Promise<void> => {
     const skipped = step.skip?.(context);
     if (skipped) {
       logLine(`${step.title}: skipped (${skipped})`);
       return;
     }
-    const summary = await step.run((message) => logLine(`${step.title}: ${message}`), context);
-    logLine(summary ? `${step.title}: ${summary}` : `${step.title}: done`);
+    // GitHub Actions folds each step's lines into a section
+    const group = outputMode().githubActions && concurrency <= 1;
+    if (group) process.stdout.write(`::group::${step.title}\n`);
+    try {
+      const summary = await step.run((message) => logLine(`${step.title}: ${message}`), context);
+      logLine(summary ? `${step.title}: ${summary}` : `${step.title}: done`);
+    } finally {
+      if (group) process.stdout.write('::endgroup::\n');
+    }
   };
-  const concurrency = options.concurrent === true ? steps.length : typeof options.concurrent === 'number' ? options.concurrent : 1;
   if (concurrency <= 1) {
     for (const step of steps) await runOne(step);
     return;

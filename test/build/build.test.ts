@@ -91,6 +91,36 @@ if (!dockerReady) {
       const log = readFileSync(path.join(dir, rep.log), 'utf8');
       expect(log).toContain('NOTE: Tasks Summary: Attempted 15 tasks');
       expect(leftoverContainers()).toBe('');
+      // what `yoctoforge report` compares: image size, installed packages, slowest tasks (buildstats)
+      expect(rep.imageSize).toBe(rep.artifacts.find((a: { type: string }) => a.type === 'wic.bz2').size);
+      expect(rep.packages).toEqual([
+        { name: 'base-files', arch: 'raspberrypi4_64', version: '3.0.14' },
+        { name: 'docker-moby', arch: 'cortexa72', version: '25.0.3' },
+      ]);
+      expect(rep.slowestTasks.map((t: { recipe: string; task: string; seconds: number; start: number }) => [t.recipe, t.task, t.seconds, t.start])).toEqual([
+        ['linux-raspberrypi-6.6.63+git-r0', 'do_compile', 61.5, 10],
+        ['docker-moby-25.0.3+git-r0', 'do_compile', 40.25, 12],
+        ['quilt-native-0.67-r0', 'do_fetch', 0.5, 0],
+      ]);
+    });
+
+    it('under GitHub Actions: grouped steps, ::error:: annotations and a Markdown step summary', () => {
+      const dir = project('yf-image-ok');
+      const summary = path.join(dir, 'step-summary.md');
+      const gha = { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
+      const r = runCli(['build'], { cwd: dir, env: gha });
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/^::group::Sync layers\n(.*\n)*?::endgroup::$/m);
+      expect(r.stdout).toMatch(/^::group::BitBake yf-image-ok\n/m);
+      const md = readFileSync(summary, 'utf8');
+      expect(md).toMatch(/^### ✅ yoctoforge build of `pi`: success$/m);
+      expect(md).toMatch(/^\| packages \| 2 \|$/m);
+      expect(md).toMatch(/^\| `build\/pi\/tmp\/deploy\/images\/raspberrypi4-64\/yf-image-ok-raspberrypi4-64\.rootfs-\d{14}\.wic\.bz2` \| [\d.]+ KiB \|$/m);
+      const failing = project('yf-image-fail');
+      const f = runCli(['build'], { cwd: failing, env: { ...gha, GITHUB_STEP_SUMMARY: path.join(failing, 'summary.md') } });
+      expect(f.code).toBe(1);
+      expect(f.stderr).toMatch(/^::error::BitBake failed: quilt-native:do_fetch$/m);
+      expect(readFileSync(path.join(failing, 'summary.md'), 'utf8')).toMatch(/^\| failed \| quilt-native:do_fetch/m);
     });
 
     it('--dry-run resolves the task graph and checks every requested package is in it', () => {

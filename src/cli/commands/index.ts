@@ -7,6 +7,7 @@ import { registerBuild } from './build.js';
 import { registerShell } from './shell.js';
 import { registerFlash } from './flash.js';
 import { registerLock } from './lock.js';
+import { registerReport } from './report.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerShell(program);
   registerFlash(program);
   registerLock(program);
+  registerReport(program);
 }
