@@ -8,6 +8,8 @@ import { registerShell } from './shell.js';
 import { registerFlash } from './flash.js';
 import { registerLock } from './lock.js';
 import { registerReport } from './report.js';
+import { registerBundle } from './bundle.js';
+import { registerCi } from './ci.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -19,4 +21,6 @@ export function registerCommands(program: Command): void {
   registerFlash(program);
   registerLock(program);
   registerReport(program);
+  registerBundle(program);
+  registerCi(program);
 }

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { VERSION } from '../version.js';
+
+export type CiProvider = 'github' | 'gitlab';
+export const CI_PROVIDERS: readonly CiProvider[] = ['github', 'gitlab'];
+
+/** Where each provider reads its pipeline definition, relative to the repository root. */
+export const WORKFLOW_FILES: Readonly<Record<CiProvider, string>> = {
+  github: '.github/workflows/yoctoforge.yml',
+  gitlab: '.gitlab-ci.yml',
+};
+
+export const CI_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/ci/', import.meta.url));
+
+const TEMPLATE_FILES: Readonly<Record<CiProvider, string>> = {
+  github: 'github.yml.hbs',
+  gitlab: 'gitlab-ci.yml.hbs',
+};
+
+/** Same rule as the manifest's target keys: nothing a shell, YAML or a CI expression reads specially. */
+export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function isCiProvider(value: string): value is CiProvider {
+  return (CI_PROVIDERS as readonly string[]).includes(value);
+}
+
+/** A YAML single-quoted scalar: always a string (never `true`, `1.0` or `null`), nothing to escape but `'`. */
+export function yamlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A POSIX shell word that stays one literal word. */
+export function shellWord(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const handlebars = Handlebars.create();
+/** {{yaml a b ...}}: the arguments joined, as a YAML single-quoted scalar. */
+handlebars.registerHelper('yaml', (...args: unknown[]) => yamlString(args.slice(0, -1).map(String).join('')));
+/** {{sh word}}: a single-quoted shell word. */
+handlebars.registerHelper('sh', (word: unknown) => shellWord(String(word)));
+
+const compiled = new Map<CiProvider, Handlebars.TemplateDelegate>();
+function template(provider: CiProvider): Handlebars.TemplateDelegate {
+  let t = compiled.get(provider);
+  if (!t) {
+    const text = readFileSync(path.join(CI_TEMPLATES_DIR, TEMPLATE_FILES[provider]), 'utf8');
+    t = handlebars.compile(text, { noEscape: true, strict: true });
+    compiled.set(provider, t);
+  }
+  return t;
+}
+
+/**
+ * The CI pipeline for `targets`: checks on every push and pull/merge request, full builds
+ * nightly and by hand, and a nightly layer bump. Same input, same text.
+ */
+export function renderWorkflow(provider: CiProvider, targets: readonly string[]): string {
+  if (!isCiProvider(provider)) throw new Error(`unknown CI provider ${JSON.stringify(provider)}`);
+  if (targets.length === 0) throw new Error('renderWorkflow needs at least one target');
+  const bad = targets.find((t) => !TARGET_NAME.test(t));
+  if (bad !== undefined) throw new Error(`target name ${JSON.stringify(bad)} is not an identifier (letters, digits, . _ -)`);
+  const unique = [...new Set(targets)];
+  // GitLab's cache:fallback_keys takes at most 5 keys.
+  return template(provider)({ targets: unique, fallbackTargets: unique.slice(0, 5), version: VERSION });
+}
