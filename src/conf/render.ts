@@ -1,5 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { RESTORED_DOWNLOADS_DIR } from '../bundle/format.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -68,6 +70,10 @@ export async function renderConfText(project: Project, target: Target, layers: L
       .sort()
       .map((name) => ({ name, value: target.variables[name] })),
     localConf: target.localConf?.trimEnd(),
+    offlineMirror: existsSync(path.join(project.dir, RESTORED_DOWNLOADS_DIR))
+      ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), path.join(project.dir, RESTORED_DOWNLOADS_DIR)))}`
+      : undefined,
+    mirrorTarballs: cache.mirror_tarballs ?? false,
   });
   const buildDir = paths.buildDir(target.name);
   const bblayersConf = (await template('bblayers.conf.hbs'))({

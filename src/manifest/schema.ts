@@ -90,6 +90,8 @@ const cacheSchema = z.strictObject({
   sstate_mirrors: z.array(sstateMirror).optional(),
   hashserve: hashServerAddress.optional(),
   hashserve_upstream: hashServerAddress.optional(),
+  /** BB_GENERATE_MIRROR_TARBALLS: keep git sources as tarballs in DL_DIR, for `bundle --downloads` */
+  mirror_tarballs: z.boolean().optional(),
 });
 
 const syncSchema = z.strictObject({

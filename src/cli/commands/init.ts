@@ -8,7 +8,13 @@ export function registerInit(program: Command): void {
     .argument('[dir]', 'project directory to create or fill', '.')
     .option('-y, --yes', 'take every default without asking')
     .option('-f, --force', 'overwrite an existing layers.yaml')
-    .action(async (dir: string, opts: { yes?: boolean; force?: boolean }, command: Command) => {
+    .option('--from-bundle <file>', 'restore a project from a `yoctoforge bundle` archive into an empty folder, without the network')
+    .action(async (dir: string, opts: { yes?: boolean; force?: boolean; fromBundle?: string }, command: Command) => {
+      if (opts.fromBundle) {
+        const { runRestore } = await import('../../commands/bundle.js');
+        await runRestore({ projectDir: projectDir(command, dir), bundle: opts.fromBundle, force: Boolean(opts.force), fresh: true });
+        return;
+      }
       const { runInit } = await import('../../commands/init.js');
       await runInit({ dir: projectDir(command, dir), yes: Boolean(opts.yes), force: Boolean(opts.force) });
     });

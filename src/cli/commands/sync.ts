@@ -8,6 +8,7 @@ export interface SyncCliOptions {
   shallow?: boolean;
   blobless?: boolean;
   jobs?: string;
+  fromBundle?: string;
 }
 
 export function registerSync(program: Command): void {
@@ -20,7 +21,13 @@ export function registerSync(program: Command): void {
     .option('--shallow', 'clone with --depth 1 (CI: less disk and bandwidth)')
     .option('--blobless', 'clone with --filter=blob:none')
     .option('-j, --jobs <n>', 'repositories synced at once', '4')
+    .option('--from-bundle <file>', 'restore manifest, lock and layers from a `yoctoforge bundle` archive, without the network')
     .action(async (opts: SyncCliOptions, command: Command) => {
+      if (opts.fromBundle) {
+        const { runRestore } = await import('../../commands/bundle.js');
+        await runRestore({ projectDir: projectDir(command), bundle: opts.fromBundle, force: Boolean(opts.force) });
+        return;
+      }
       const { runSync } = await import('../../commands/sync.js');
       await runSync({
         projectDir: projectDir(command),

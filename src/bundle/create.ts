@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { create as createTar } from 'tar';
+import { renderConfText } from '../conf/render.js';
+import { BUILD_ENV_DIR } from '../engine/image.js';
+import { InputError } from '../errors.js';
+import { checkLayers } from '../layers/check.js';
+import { gitAt, gitFailure } from '../layers/git.js';
+import { lockFilePath, readLock, type Lock } from '../manifest/lock.js';
+import type { Project } from '../manifest/load.js';
+import { projectPaths } from '../manifest/paths.js';
+import type { Target } from '../manifest/target.js';
+import { VERSION } from '../version.js';
+import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
+
+export interface BundlePart {
+  name: string;
+  bytes: number;
+}
+
+export interface BundleOptions {
+  output: string;
+  shallow?: boolean;
+  downloads?: boolean;
+  onProgress?: (message: string) => void;
+}
+
+/** A fixed time for every entry: the same inputs give the same archive bytes. */
+const EPOCH = new Date('2000-01-01T00:00:00Z');
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every file under dir, relative, sorted (byte order, not locale order: the same on every machine). */
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const rel = prefix ? `${prefix}/${name}` : name;
+    const info = await lstat(path.join(dir, name));
+    if (info.isDirectory()) out.push(...(await listFiles(path.join(dir, name), rel)));
+    else if (info.isFile()) out.push(rel);
+  }
+  return out;
+}
+
+async function sizeOf(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of await listFiles(dir)) total += (await stat(path.join(dir, f))).size;
+  return total;
+}
+
+/** The lock must exist, match the manifest, and every checkout must sit clean at its locked commit. */
+async function checkCheckouts(project: Project, lock: Lock | undefined): Promise<Lock> {
+  if (!lock) throw new InputError(`${project.dir} has no layers.lock.yaml: run \`yoctoforge sync\` before bundling`);
+  const layersDir = projectPaths(project).layersDir;
+  for (const [name, spec] of Object.entries(project.manifest.repos)) {
+    const locked = lock.repos[name];
+    if (!locked) throw new InputError(`repo ${name} is not in layers.lock.yaml: run \`yoctoforge sync\` before bundling`);
+    if (locked.url !== spec.url || (spec.commit && spec.commit !== locked.commit)) {
+      throw new InputError(`layers.lock.yaml is stale for ${name} (layers.yaml changed): run \`yoctoforge sync\` before bundling`);
+    }
+    const dir = path.join(layersDir, name);
+    const git = await gitAt(dir, false).catch(() => undefined);
+    const head = git ? (await git.raw(['rev-parse', 'HEAD']).catch(() => '')).trim() : '';
+    if (!head) throw new InputError(`${dir} is not a synced checkout: run \`yoctoforge sync\` before bundling`);
+    if (head !== locked.commit) throw new InputError(`${name} is at ${head.slice(0, 12)}, not at its locked ${locked.commit.slice(0, 12)}: run \`yoctoforge sync\` (or \`sync --update\` to lock what you have)`);
+    const dirty = (await git!.raw(['status', '--porcelain', '--untracked-files=no'])).trim();
+    if (dirty) throw new InputError(`${name} has uncommitted changes (${dirty.split('\n').length} files): a bundle holds only committed, locked work; commit or stash them`);
+  }
+  return lock;
+}
+
+async function bundleRepo(checkout: string, into: string, name: string, commit: string, shallow: boolean): Promise<'bundle' | 'mirror'> {
+  const git = await gitAt(checkout, false);
+  try {
+    if (shallow) {
+      // git bundle cannot cut history; a depth-1 bare clone of the locked commit can
+      const mirror = path.join(into, `${name}.git`);
+      const parent = await gitAt(into, false);
+      await parent.raw(['init', '--quiet', '--bare', mirror]);
+      const bare = await gitAt(mirror, false);
+      await bare.raw(['-c', 'pack.threads=1', 'fetch', '--quiet', '--depth', '1', '--no-tags', `file://${checkout}`, commit]);
+      await bare.raw(['update-ref', 'refs/heads/locked', commit]);
+      await bare.raw(['symbolic-ref', 'HEAD', 'refs/heads/locked']);
+      // a fixed layout: no hooks or samples, no reflogs, objects repacked into one pack
+      await rm(path.join(mirror, 'hooks'), { recursive: true, force: true });
+      await rm(path.join(mirror, 'logs'), { recursive: true, force: true });
+      await rm(path.join(mirror, 'description'), { force: true });
+      await rm(path.join(mirror, 'FETCH_HEAD'), { force: true });
+      await writeFile(path.join(mirror, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
+      return 'mirror';
+    }
+    // a ref for the bundle to carry, outside the user's branches and tags
+    const ref = 'refs/yoctoforge/bundle';
+    await git.raw(['update-ref', '--no-deref', ref, commit]);
+    try {
+      await git.raw(['-c', 'pack.threads=1', 'bundle', 'create', '--quiet', path.join(into, `${name}.bundle`), ref]);
+    } finally {
+      await git.raw(['update-ref', '-d', ref]).catch(() => undefined);
+    }
+    return 'bundle';
+  } catch (error) {
+    throw new InputError(`cannot bundle ${name}: ${gitFailure(error)}`);
+  }
+}
+
+/** Mirror tarballs and source archives at the top of DL_DIR (not the fetcher's own git2/ clones, locks or stamps). */
+async function copyDownloads(dlDir: string, into: string): Promise<number> {
+  await mkdir(into, { recursive: true });
+  const names = (await readdir(dlDir).catch(() => [] as string[])).filter((n) => !/\.(done|lock)$/.test(n)).sort();
+  const sums: string[] = [];
+  for (const name of names) {
+    const src = path.join(dlDir, name);
+    if (!(await lstat(src)).isFile()) continue;
+    await copyFile(src, path.join(into, name));
+    sums.push(`${await sha256(src)}  ${name}`);
+  }
+  await writeFile(path.join(into, CHECKSUMS), sums.length ? `${sums.join('\n')}\n` : '');
+  return sums.length;
+}
+
+/** Same modes and times everywhere: umask and checkout times must not change the archive's bytes. */
+async function normalise(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const p = path.join(dir, name);
+    const info = await lstat(p);
+    if (info.isDirectory()) {
+      await normalise(p);
+      await chmod(p, 0o755);
+    } else {
+      await chmod(p, info.mode & 0o111 ? 0o755 : 0o644);
+    }
+    await utimes(p, EPOCH, EPOCH);
+  }
+}
+
+export async function createBundle(project: Project, target: Target, options: BundleOptions): Promise<{ file: string; parts: BundlePart[]; bytes: number }> {
+  const say = options.onProgress ?? ((): void => undefined);
+  const lock = await checkCheckouts(project, await readLock(project));
+  const layers = await checkLayers(project, target);
+  const paths = projectPaths(project);
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'yoctoforge-bundle-'));
+  const root = path.join(staging, BUNDLE_ROOT);
+  try {
+    await mkdir(path.join(root, 'repos'), { recursive: true });
+    await copyFile(project.manifestFile, path.join(root, 'layers.yaml'));
+    await copyFile(lockFilePath(project), path.join(root, 'layers.lock.yaml'));
+    const info: BundleInfo = { format: BUNDLE_FORMAT, tool: `yoctoforge ${VERSION}`, target: target.name, repos: {}, downloads: Boolean(options.downloads) };
+    const parts: BundlePart[] = [];
+    for (const name of Object.keys(project.manifest.repos).sort()) {
+      say(`bundling ${name}`);
+      const locked = lock.repos[name]!;
+      const kind = await bundleRepo(path.join(paths.layersDir, name), path.join(root, 'repos'), name, locked.commit, Boolean(options.shallow));
+      info.repos[name] = { commit: locked.commit, url: locked.url, kind };
+      const entry = path.join(root, 'repos', kind === 'bundle' ? `${name}.bundle` : `${name}.git`);
+      parts.push({ name: `repos/${path.basename(entry)}`, bytes: kind === 'bundle' ? (await stat(entry)).size : await sizeOf(entry) });
+    }
+    // the conf as this target renders it, for reference and for `diff` after a restore
+    const conf = await renderConfText(project, target, layers);
+    await mkdir(path.join(root, 'conf'));
+    await writeFile(path.join(root, 'conf', 'local.conf'), conf.localConf);
+    await writeFile(path.join(root, 'conf', 'bblayers.conf'), conf.bblayersConf);
+    parts.push({ name: 'conf', bytes: Buffer.byteLength(conf.localConf) + Buffer.byteLength(conf.bblayersConf) });
+    await cp(BUILD_ENV_DIR, path.join(root, 'docker'), { recursive: true });
+    parts.push({ name: 'docker', bytes: await sizeOf(path.join(root, 'docker')) });
+    if (options.downloads) {
+      say(`copying downloads from ${paths.dlDir}`);
+      const count = await copyDownloads(paths.dlDir, path.join(root, 'downloads'));
+      parts.push({ name: `downloads (${count} files)`, bytes: await sizeOf(path.join(root, 'downloads')) });
+    }
+    await writeFile(path.join(root, 'bundle.json'), `${JSON.stringify(info, null, 2)}\n`);
+    const files = await listFiles(root);
+    const sums = await Promise.all(files.map(async (f) => `${await sha256(path.join(root, f))}  ${f}`));
+    await writeFile(path.join(root, CHECKSUMS), `${sums.join('\n')}\n`);
+    await normalise(staging);
+
+    say(`writing ${options.output}`);
+    const entries = [BUNDLE_ROOT, ...(await listEntries(root, BUNDLE_ROOT))];
+    const partial = `${options.output}.partial-${process.pid}`;
+    await mkdir(path.dirname(options.output), { recursive: true });
+    try {
+      await createTar({ file: partial, cwd: staging, gzip: { level: 6 }, portable: true, mtime: EPOCH, noDirRecurse: true }, entries);
+      await rename(partial, options.output);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+    return { file: options.output, parts, bytes: (await stat(options.output)).size };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Directories and files under dir as archive paths, parents before children, sorted. */
+async function listEntries(dir: string, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const rel = `${prefix}/${name}`;
+    out.push(rel);
+    if ((await lstat(path.join(dir, name))).isDirectory()) out.push(...(await listEntries(path.join(dir, name), rel)));
+  }
+  return out;
+}
