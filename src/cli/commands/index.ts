@@ -10,6 +10,7 @@ import { registerLock } from './lock.js';
 import { registerReport } from './report.js';
 import { registerBundle } from './bundle.js';
 import { registerCi } from './ci.js';
+import { registerKas } from './kas.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerBundle(program);
   registerCi(program);
+  registerKas(program);
 }

@@ -1,0 +1,78 @@
+/**
+ * What the kas exporter and importer share: the names of the local_conf_header / bblayers_conf_header
+ * entries an export writes (kas writes entries sorted by key, so the numbers fix the order to the
+ * one of yoctoforge's own local.conf), and the kas format versions of the features used.
+ */
+
+/** The newest kas configuration format this code knows (kas 5.4). */
+export const KAS_LATEST_FORMAT = 23;
+/** Integer header versions exist since format 2 ("0.10" was format 1). */
+export const KAS_OLDEST_FORMAT = 2;
+
+/**
+ * Oldest kas format version of each feature an export can use (see kas/README.md, which
+ * carries the same table, and kas' docs/format-changelog.rst).
+ */
+export const KAS_FEATURE_VERSION = {
+  /** integer header.version, repos.X.url/refspec/layers, machine, distro, target, *_conf_header */
+  base: 2,
+  /** build_system: oe (never written: oe is implied by poky's oe-init-build-env) */
+  build_system: 10,
+  /** repos.X.commit and repos.X.branch (replace refspec) */
+  commit_branch: 14,
+  /** repos.X.tag */
+  tag: 15,
+} as const;
+
+/** The first kas release that reads a format version (from kas' CHANGELOG.md). */
+export function kasReleaseFor(formatVersion: number): string {
+  if (formatVersion >= 15) return 'kas 4.1';
+  if (formatVersion >= 14) return 'kas 3.3';
+  return 'kas 0.13';
+}
+
+export const LOCAL_CONF_KEYS = {
+  standard: 'yoctoforge-00-standard',
+  initManager: 'yoctoforge-10-init-manager',
+  distroFeatures: 'yoctoforge-20-distro-features',
+  packages: 'yoctoforge-30-packages',
+  imageFeatures: 'yoctoforge-40-image-features',
+  licenseFlags: 'yoctoforge-50-license-flags',
+  imageFstypes: 'yoctoforge-60-image-fstypes',
+  extraUsers: 'yoctoforge-70-extra-users',
+  variables: 'yoctoforge-80-variables',
+  localConf: 'yoctoforge-90-local-conf',
+} as const;
+
+export const BBLAYERS_CONF_KEYS = {
+  standard: 'yoctoforge-00-standard',
+  bblayersConf: 'yoctoforge-90-bblayers-conf',
+} as const;
+
+/**
+ * Lines yoctoforge's local.conf template always writes (poky's local.conf.sample defaults).
+ * kas writes none of them, so an export carries them; an import drops them again.
+ */
+export const STANDARD_LOCAL_CONF_LINES = [
+  'CONF_VERSION = "2"',
+  'PACKAGE_CLASSES ?= "package_rpm"',
+  'USER_CLASSES ?= "buildstats"',
+  'PATCHRESOLVE = "noop"',
+  [
+    'BB_DISKMON_DIRS ??= "\\',
+    '    STOPTASKS,${TMPDIR},1G,100K \\',
+    '    STOPTASKS,${DL_DIR},1G,100K \\',
+    '    STOPTASKS,${SSTATE_DIR},1G,100K \\',
+    '    STOPTASKS,/tmp,100M,100K \\',
+    '    HALT,${TMPDIR},100M,1K \\',
+    '    HALT,${DL_DIR},100M,1K \\',
+    '    HALT,${SSTATE_DIR},100M,1K \\',
+    '    HALT,/tmp,10M,1K"',
+  ].join('\n'),
+];
+
+/** Lines yoctoforge's bblayers.conf template always writes; kas < format 11 did not preset BBPATH/BBFILES. */
+export const STANDARD_BBLAYERS_CONF_LINES = ['POKY_BBLAYERS_CONF_VERSION = "2"', 'BBPATH = "${TOPDIR}"', 'BBFILES ?= ""'];
+
+/** Layer values kas reads as "not in bblayers.conf". */
+export const KAS_DISABLED_LAYER_VALUES = ['disabled', 'excluded', 'n', 'no', '0', 'false'];
