@@ -117,7 +117,8 @@ async function copyDownloads(dlDir: string, into: string): Promise<number> {
   const sums: string[] = [];
   for (const name of names) {
     const src = path.join(dlDir, name);
-    if (!(await lstat(src)).isFile()) continue;
+    // BitBake links files fetched from a local mirror into DL_DIR: the bundle carries their content
+    if (!(await stat(src).catch(() => undefined))?.isFile()) continue;
     await copyFile(src, path.join(into, name));
     sums.push(`${await sha256(src)}  ${name}`);
   }

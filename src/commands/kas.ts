@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { KAS_COMPATIBLE_FORMAT } from '../kas/common.js';
 import { exportKas } from '../kas/export.js';
 import { importKas } from '../kas/import.js';
 import { loadProject } from '../manifest/load.js';
@@ -25,7 +26,7 @@ export async function runExportKas(options: ExportKasOptions): Promise<void> {
   if (!lock) throw new InputError(`no ${LOCK_FILE} in ${project.dir}: a kas file pins commits, so run \`yoctoforge sync\` first`);
   const stale = lockStaleness(project, lock);
   if (stale.length > 0) throw new InputError(`${LOCK_FILE} does not match ${MANIFEST_FILE} (run \`yoctoforge sync\`)`, stale);
-  const result = exportKas({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, maxFormatVersion: options.formatVersion });
+  const result = exportKas({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, maxFormatVersion: options.formatVersion ?? KAS_COMPATIBLE_FORMAT });
   if (options.output && options.output !== '-') {
     await writeFileAtomic(path.resolve(options.output), result.text);
     process.stderr.write(`wrote ${options.output} (kas format version ${result.version}, target ${target.name})\n`);

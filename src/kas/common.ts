@@ -6,6 +6,11 @@
 
 /** The newest kas configuration format this code knows (kas 5.4). */
 export const KAS_LATEST_FORMAT = 23;
+/**
+ * What `export kas` writes unless told otherwise: the newest format Debian's kas 3.1 reads, which
+ * kas 4.x and 5.x also read (with a deprecation note for `refspec`). One file for both.
+ */
+export const KAS_COMPATIBLE_FORMAT = 12;
 /** Integer header versions exist since format 2 ("0.10" was format 1). */
 export const KAS_OLDEST_FORMAT = 2;
 

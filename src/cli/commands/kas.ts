@@ -27,7 +27,7 @@ export function registerKas(program: Command): void {
     .description('write a kas configuration reproducing a target at the locked commits')
     .argument('[target]', 'build target (default: the only one)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
-    .option('--format-version <n>', 'newest kas format the reader understands (12 for kas 3.1; default: newest known); below 14 commits are written as refspec', formatVersion)
+    .option('--format-version <n>', 'newest kas format the reader understands (default 12: kas 3.1 to 5.x read it, commits as refspec; 14 or later adds branch/tag)', formatVersion)
     .action(async (target: string | undefined, opts: ExportKasCliOptions, command: Command) => {
       const { runExportKas } = await import('../../commands/kas.js');
       await runExportKas({ projectDir: projectDir(command), target, output: opts.output, formatVersion: opts.formatVersion });
