@@ -79,31 +79,34 @@ async function checkCheckouts(project: Project, lock: Lock | undefined): Promise
 async function bundleRepo(checkout: string, into: string, name: string, commit: string, shallow: boolean): Promise<'bundle' | 'mirror'> {
   const git = await gitAt(checkout, false);
   try {
-    if (shallow) {
-      // git bundle cannot cut history; a depth-1 bare clone of the locked commit can
+    // A shallow checkout (sync --shallow) has no history a bundle could carry: its objects and
+    // shallow boundary go in as a bare mirror, copied as they are (no repacking).
+    const isShallow = (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+    if (isShallow || shallow) {
       const mirror = path.join(into, `${name}.git`);
-      const parent = await gitAt(into, false);
-      await parent.raw(['init', '--quiet', '--bare', mirror]);
-      const bare = await gitAt(mirror, false);
-      await bare.raw(['-c', 'pack.threads=1', 'fetch', '--quiet', '--depth', '1', '--no-tags', `file://${checkout}`, commit]);
-      await bare.raw(['update-ref', 'refs/heads/locked', commit]);
-      await bare.raw(['symbolic-ref', 'HEAD', 'refs/heads/locked']);
-      // a fixed layout: no hooks or samples, no reflogs, objects repacked into one pack
-      await rm(path.join(mirror, 'hooks'), { recursive: true, force: true });
-      await rm(path.join(mirror, 'logs'), { recursive: true, force: true });
-      await rm(path.join(mirror, 'description'), { force: true });
-      await rm(path.join(mirror, 'FETCH_HEAD'), { force: true });
+      await mkdir(path.join(mirror, 'refs', 'heads'), { recursive: true });
+      if (isShallow) {
+        const gitDir = path.resolve(checkout, (await git.raw(['rev-parse', '--git-dir'])).trim());
+        await cp(path.join(gitDir, 'objects'), path.join(mirror, 'objects'), { recursive: true });
+        await copyFile(path.join(gitDir, 'shallow'), path.join(mirror, 'shallow'));
+      } else {
+        // --shallow on a full checkout: only the locked commit's tree, cut at depth 1
+        const bare = await gitAt(into, false);
+        await bare.raw(['init', '--quiet', '--bare', `${name}.shallow.tmp`]);
+        const tmp = await gitAt(path.join(into, `${name}.shallow.tmp`), false);
+        await tmp.raw(['-c', 'pack.threads=1', 'fetch', '--quiet', '--depth', '1', '--no-tags', `file://${checkout}`, commit]);
+        await rename(path.join(into, `${name}.shallow.tmp`, 'objects'), path.join(mirror, 'objects'));
+        await copyFile(path.join(into, `${name}.shallow.tmp`, 'shallow'), path.join(mirror, 'shallow'));
+        await rm(path.join(into, `${name}.shallow.tmp`), { recursive: true, force: true });
+      }
+      await rm(path.join(mirror, 'objects', 'info', 'alternates'), { force: true });
+      await writeFile(path.join(mirror, 'refs', 'heads', 'locked'), `${commit}\n`);
+      await writeFile(path.join(mirror, 'HEAD'), 'ref: refs/heads/locked\n');
       await writeFile(path.join(mirror, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
       return 'mirror';
     }
-    // a ref for the bundle to carry, outside the user's branches and tags
-    const ref = 'refs/yoctoforge/bundle';
-    await git.raw(['update-ref', '--no-deref', ref, commit]);
-    try {
-      await git.raw(['-c', 'pack.threads=1', 'bundle', 'create', '--quiet', path.join(into, `${name}.bundle`), ref]);
-    } finally {
-      await git.raw(['update-ref', '-d', ref]).catch(() => undefined);
-    }
+    // HEAD is the locked commit (checked above): the bundle carries it and its whole history
+    await git.raw(['-c', 'pack.threads=1', 'bundle', 'create', '--quiet', path.join(into, `${name}.bundle`), 'HEAD']);
     return 'bundle';
   } catch (error) {
     throw new InputError(`cannot bundle ${name}: ${gitFailure(error)}`);
@@ -186,7 +189,8 @@ export async function createBundle(project: Project, target: Target, options: Bu
     const partial = `${options.output}.partial-${process.pid}`;
     await mkdir(path.dirname(options.output), { recursive: true });
     try {
-      await createTar({ file: partial, cwd: staging, gzip: { level: 6 }, portable: true, mtime: EPOCH, noDirRecurse: true }, entries);
+      // level 1: git packs are compressed already; more effort buys almost nothing
+      await createTar({ file: partial, cwd: staging, gzip: { level: 1 }, portable: true, mtime: EPOCH, noDirRecurse: true }, entries);
       await rename(partial, options.output);
     } catch (error) {
       await rm(partial, { force: true });

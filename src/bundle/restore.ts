@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { extract, list } from 'tar';
+import { extract } from 'tar';
 import { EnvironmentError, InputError, OperationError } from '../errors.js';
 import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
@@ -30,39 +30,28 @@ function checkEntry(file: string, entryPath: string, type: string): void {
 }
 
 /**
- * Reads the whole archive once: every entry's type and path checked, every file hashed and
- * compared with the archive's own SHA256SUMS. Nothing is written.
+ * Unpacks the archive into `staging`: every entry's type and path checked before it is written
+ * (a bad one is skipped and fails the whole restore), then every file hashed and compared with
+ * the archive's own SHA256SUMS. The caller moves nothing out of staging
+ * unless this succeeds.
  */
-export async function inspectBundle(file: string): Promise<BundleListing> {
+export async function unpackBundle(file: string, staging: string): Promise<BundleListing> {
   if (!existsSync(file)) throw new InputError(`no bundle at ${file}`);
   const files = new Map<string, { size: number; sha256: string }>();
-  const texts = new Map<string, string>();
   let problem: Error | undefined;
   try {
-    await list({
+    await extract({
       file,
+      cwd: staging,
       strict: true,
-      onReadEntry: (entry) => {
+      filter: (entryPath, entry) => {
         try {
-          checkEntry(file, entry.path, entry.type);
+          checkEntry(file, entryPath, 'type' in entry ? entry.type : 'File');
+          return true;
         } catch (error) {
           problem ??= error as Error;
-          entry.resume();
-          return;
+          return false;
         }
-        if (entry.type === 'Directory') return;
-        const hash = createHash('sha256');
-        const keep = entry.path.endsWith(`/${CHECKSUMS}`) || entry.path.endsWith('/bundle.json') || entry.path.endsWith('.yaml');
-        const chunks: Buffer[] = [];
-        entry.on('data', (chunk: Buffer) => {
-          hash.update(chunk);
-          if (keep) chunks.push(chunk);
-        });
-        entry.on('end', () => {
-          const rel = entry.path.slice(BUNDLE_ROOT.length + 1);
-          files.set(rel, { size: entry.size ?? 0, sha256: hash.digest('hex') });
-          if (keep) texts.set(rel, Buffer.concat(chunks).toString('utf8'));
-        });
       },
     });
   } catch (error) {
@@ -70,7 +59,18 @@ export async function inspectBundle(file: string): Promise<BundleListing> {
     throw new InputError(`${file} is truncated or not a yoctoforge bundle (${(error as Error).message.split('\n')[0]})`);
   }
   if (problem) throw problem;
-  const infoText = texts.get('bundle.json');
+  const root = path.join(staging, BUNDLE_ROOT);
+  // hashed from disk, after the unpack: the page cache still holds what was just written
+  for (const rel of await walk(root)) {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(path.join(root, rel))) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    files.set(rel, { size, sha256: hash.digest('hex') });
+  }
+  const infoText = await readFile(path.join(root, 'bundle.json'), 'utf8').catch(() => undefined);
   if (!infoText) throw new InputError(`${file} is not a yoctoforge bundle (no ${BUNDLE_ROOT}/bundle.json)`);
   let info: BundleInfo;
   try {
@@ -81,7 +81,7 @@ export async function inspectBundle(file: string): Promise<BundleListing> {
   if (!Number.isInteger(info.format) || info.format > BUNDLE_FORMAT) {
     throw new InputError(`${file} was made by a newer yoctoforge (bundle format ${info.format}; this one reads up to ${BUNDLE_FORMAT}): upgrade yoctoforge`);
   }
-  const sums = texts.get(CHECKSUMS);
+  const sums = await readFile(path.join(root, CHECKSUMS), 'utf8').catch(() => undefined);
   if (sums === undefined) throw new InputError(`${file} has no ${CHECKSUMS}: it is incomplete or not a yoctoforge bundle`);
   const expected = new Map(
     sums
@@ -100,6 +100,30 @@ export async function inspectBundle(file: string): Promise<BundleListing> {
   let bytes = 0;
   for (const f of files.values()) bytes += f.size;
   return { info, files, bytes };
+}
+
+/** Files under dir, relative with forward slashes. */
+async function walk(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await walk(path.join(dir, entry.name), rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** What the archive unpacks to, from the gzip trailer (modulo 4 GiB; never less than the file). */
+async function unpackedSizeEstimate(file: string): Promise<number> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const tail = Buffer.alloc(4);
+    await handle.read(tail, 0, 4, Math.max(0, size - 4));
+    return Math.max(tail.readUInt32LE(0), size);
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface RestoreResult {
@@ -121,14 +145,11 @@ async function headOf(dir: string): Promise<string | undefined> {
  */
 export async function restoreBundle(file: string, projectDir: string, options: { force?: boolean; onProgress?: (m: string) => void } = {}): Promise<RestoreResult> {
   const say = options.onProgress ?? ((): void => undefined);
-  say(`checking ${path.basename(file)}`);
-  const listing = await inspectBundle(file);
   await mkdir(projectDir, { recursive: true });
-
-  // Working trees take about as much again as the packed history: ask for twice the archive.
+  // Unpacked archive plus working trees about as large as the packed history: twice the archive.
+  const need = (await unpackedSizeEstimate(file).catch(() => 0)) * 2;
   const fsInfo = await statfs(projectDir);
   const free = fsInfo.bavail * fsInfo.bsize;
-  const need = listing.bytes * 2;
   if (free < need) {
     throw new EnvironmentError(`not enough disk space in ${projectDir}: restoring needs about ${(need / 1e6).toFixed(0)} MB, ${(free / 1e6).toFixed(0)} MB are free`);
   }
@@ -137,7 +158,8 @@ export async function restoreBundle(file: string, projectDir: string, options: {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
   try {
-    await extract({ file, cwd: staging, strict: true, filter: (p, e) => (checkEntry(file, p, 'type' in e ? e.type : 'File'), true) });
+    say(`unpacking and checking ${path.basename(file)}`);
+    const listing = await unpackBundle(file, staging);
     const root = path.join(staging, BUNDLE_ROOT);
     const manifestText = await readFile(path.join(root, 'layers.yaml'), 'utf8');
     const lockText = await readFile(path.join(root, 'layers.lock.yaml'), 'utf8');
@@ -182,15 +204,19 @@ export async function restoreBundle(file: string, projectDir: string, options: {
       await rm(partial, { recursive: true, force: true });
       try {
         const parent = await gitAt(layersDir, false);
-        await parent.raw(['init', '--quiet', partial]);
-        const git = await gitAt(partial, false);
-        // every ref the bundle or mirror carries, under a temporary namespace; HEAD then holds the commit
-        await git.raw(['fetch', '--quiet', '--no-tags', ...(entry.kind === 'mirror' ? ['--depth', '1'] : []), source, '+refs/*:refs/yoctoforge-restore/*']);
-        await git.raw(['checkout', '--quiet', '--detach', locked.commit]);
-        for (const ref of (await git.raw(['for-each-ref', '--format=%(refname)', 'refs/yoctoforge-restore/'])).split('\n').filter(Boolean)) {
-          await git.raw(['update-ref', '-d', ref]);
+        if (entry.kind === 'bundle') {
+          await parent.raw(['clone', '--quiet', '--no-checkout', source, partial]);
+        } else {
+          // the mirror's objects and shallow boundary become the checkout's own: nothing repacked
+          await mkdir(partial);
+          await rename(source, path.join(partial, '.git'));
         }
-        await git.raw(['remote', 'add', 'origin', locked.url]);
+        const git = await gitAt(partial, false);
+        if (entry.kind === 'mirror') await git.raw(['config', 'core.bare', 'false']);
+        await git.raw(['checkout', '--quiet', '--detach', locked.commit]);
+        if (entry.kind === 'bundle') await git.raw(['remote', 'set-url', 'origin', locked.url]);
+        else await git.raw(['remote', 'add', 'origin', locked.url]);
+        if (entry.kind === 'mirror') await git.raw(['update-ref', '-d', 'refs/heads/locked']);
         const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
         if (head !== locked.commit) throw new Error(`checked out ${head}, not ${locked.commit}`);
       } catch (error) {
@@ -218,6 +244,7 @@ export async function restoreBundle(file: string, projectDir: string, options: {
     await writeFileAtomic(path.join(projectDir, LOCK_FILE), lockText);
     return { repos, downloads, manifestWritten: true };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    // a failed unpack may still be closing files it was writing: retry on ENOTEMPTY
+    await rm(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 }

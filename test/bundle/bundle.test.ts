@@ -121,7 +121,7 @@ describe('yoctoforge bundle', () => {
       const root = tempDir('yf-cut-');
       const target = path.join(root, 'p');
       const r = runCli(['init', target, '--from-bundle', cut], { env: offlineEnv(root) });
-      expect(r.code).toBe(2);
+      expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^yoctoforge: error: .*cut\.tar\.gz is truncated or not a yoctoforge bundle \(.+\)$/m);
       expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
     });
