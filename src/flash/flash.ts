@@ -90,7 +90,8 @@ export async function flashImage(
   } catch (error) {
     opts.signal?.throwIfAborted();
     // The decompressor's own reason ("truncated") explains a short image better than the writer's.
-    source.stop();
+    // after the end of its output the decompressor is exiting anyway: let it say why
+    if (!source.stream.readableEnded) source.stop();
     const decompressorError: unknown = await source.done.then(
       () => undefined,
       (e: unknown) => e,
