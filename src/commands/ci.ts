@@ -1,8 +1,9 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
-import { CI_PROVIDERS, isCiProvider, renderWorkflow, TARGET_NAME, WORKFLOW_FILES, type CiProvider } from '../ci/workflows.js';
+import { CI_PROVIDERS, isCiProvider, renderWorkflow, WORKFLOW_FILES, type CiProvider } from '../ci/workflows.js';
+import { loadProject } from '../manifest/load.js';
+import { targetNames } from '../manifest/target.js';
 import { MANIFEST_FILE } from '../manifest/schema.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';
 import { logLine } from '../util/output.js';
@@ -52,27 +53,7 @@ export function selectTargets(available: readonly string[], requested: readonly 
   return [...new Set(requested)];
 }
 
-/**
- * The keys of the top-level `targets:` mapping. Only that much of layers.yaml is read here, so a
- * pipeline can be written for a manifest the full validation would still complain about.
- */
+/** The manifest's target names, in manifest order; the manifest is validated like every command does. */
 export async function manifestTargets(projectDir: string): Promise<string[]> {
-  const file = path.join(projectDir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(`no ${MANIFEST_FILE} in ${projectDir} (run \`yoctoforge init\` to create one)`);
-    }
-    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) throw new InputError(`${file}: not valid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`);
-  const targets = isMap(doc.contents) ? doc.contents.get('targets', true) : undefined;
-  if (!isMap(targets) || targets.items.length === 0) throw new InputError(`${file}: no targets (a top-level \`targets:\` mapping)`);
-  const names = targets.items.map((pair) => (isScalar(pair.key) ? String(pair.key.value) : String(pair.key)));
-  const bad = names.find((n) => !TARGET_NAME.test(n));
-  if (bad !== undefined) throw new InputError(`${file}: target name ${JSON.stringify(bad)}: expected letters, digits, . _ - (not starting with . _ -)`);
-  return names;
+  return targetNames(await loadProject(projectDir));
 }

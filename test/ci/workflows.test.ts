@@ -356,9 +356,11 @@ describe('runCiInit', () => {
     const error = await rejection(runCiInit({ projectDir: project(null) }));
     expect(error.message).toMatch(/^no layers\.yaml in .*run `yoctoforge init`/);
     const empty = await rejection(runCiInit({ projectDir: project('repos:\n  poky:\n    url: x\n') }));
-    expect(empty.message).toMatch(/no targets/);
+    // validated as every command validates it: file, line and key in the details
+    expect(empty.message).toMatch(/^invalid manifest .*layers\.yaml$/);
+    expect(empty.details).toEqual(['layers.yaml:1:1: targets: expected a mapping, found nothing']);
     const broken = await rejection(runCiInit({ projectDir: project('targets: [\n') }));
-    expect(broken.message).toMatch(/not valid YAML/);
+    expect(broken.details[0]).toMatch(/^layers\.yaml:2:1: /);
   });
 
   it('rejects an unknown provider', async () => {

@@ -1,16 +1,9 @@
 import type { Command } from 'commander';
+import type { FlashOptions } from '../../commands/flash.js';
 import { projectDir } from './common.js';
 
-interface FlashCliOptions {
-  list?: boolean;
-  image?: string;
-  bmap?: string | false;
-  target?: string;
-  verify: boolean;
-  force?: boolean;
-  yes?: boolean;
-  json?: boolean;
-}
+/** What commander hands over: the command's options without the project and the device. */
+type FlashCliOptions = Omit<FlashOptions, 'projectDir' | 'device'>;
 
 export function registerFlash(program: Command): void {
   program
