@@ -112,7 +112,9 @@ function report(plan: FlashPlan, r: FlashResult, options: FlashOptions, say: (li
   );
   if (r.verified) {
     say(
-      `Verified ${formatBytes(r.bytesVerified ?? 0)} read back${r.bypassedPageCache ? ' bypassing the page cache' : ' (page cache not bypassable on this target)'} in ${(r.verifySeconds ?? 0).toFixed(1)} s, ${rate(r.bytesVerified ?? 0, r.verifySeconds ?? 0)}`,
+      `Verified ${formatBytes(r.bytesVerified ?? 0)} read back${r.bypassedPageCache ? ' bypassing the page cache' : ' (page cache not bypassable on this target)'}` +
+        (r.bytesVerifiedDuringWrite ? `, ${formatBytes(r.bytesVerifiedDuringWrite)} of it while writing,` : '') +
+        ` ${(r.verifySeconds ?? 0).toFixed(1)} s after the write`,
     );
   } else {
     say('Verification skipped (--no-verify)');

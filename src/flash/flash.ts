@@ -5,7 +5,7 @@ import { mappedBytes, readBmap, type Bmap } from './bmap.js';
 import { decompress, detectCompression, readMappedRanges, type Compression, type DecompressedStream } from './decompress.js';
 import { inspectTarget, refusals, type Refusal, type TargetInfo } from './device.js';
 import { findBmapBeside } from './image.js';
-import { verifyWritten } from './verify.js';
+import { openReadBack, type ReadBack } from './verify.js';
 import { writeImage, type WriteProgress } from './writer.js';
 
 export interface FlashPlan {
@@ -52,6 +52,8 @@ export interface FlashResult {
   verified: boolean;
   verifySeconds?: number;
   bytesVerified?: number;
+  /** read back while the decompressor was still running (hidden behind it) */
+  bytesVerifiedDuringWrite?: number;
   bypassedPageCache?: boolean;
   /** set when the kernel could not be told to re-read the partition table */
   partitionTableWarning?: string;
@@ -75,9 +77,25 @@ export async function flashImage(
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const started = performance.now();
+  // Opened on first use: a regular-file target exists only once the writer has created it.
+  let readBack: Promise<ReadBack> | undefined;
+  const readBackOf = (): Promise<ReadBack> =>
+    (readBack ??= openReadBack(plan.target.path, { reference: async () => (await openImage()).stream, onBytes: (n) => verifyProgress(n) }));
+  let verifiedBytes = 0;
+  let verifyTotal = 0;
+  let lastVerifyReport = 0;
+  const verifyProgress = (n: number): void => {
+    verifiedBytes += n;
+    const now = Date.now();
+    if (verifyTotal > 0 && opts.onProgress && now - lastVerifyReport > 200) {
+      lastVerifyReport = now;
+      opts.onProgress({ phase: 'verify', done: verifiedBytes, total: verifyTotal });
+    }
+  };
   let written;
   try {
     written = await writeImage({
+      readBack: opts.verify ? async (range) => (await readBackOf()).check(range) : undefined,
       source: source.stream,
       target: plan.target.path,
       bmap: plan.bmap,
@@ -112,12 +130,25 @@ export async function flashImage(
     partitionTableWarning,
   };
   if (!opts.verify) return result;
+  // what was not read back during the write: the head (written last) and the final stretch
   const verifyStarted = performance.now();
-  const verified = await verifyWritten(plan.target.path, written, {
-    onProgress: opts.onProgress,
-    reference: async () => (await openImage()).stream,
-  });
-  return { ...result, verified: true, verifySeconds: (performance.now() - verifyStarted) / 1000, bytesVerified: verified.bytesVerified, bypassedPageCache: verified.bypassedPageCache };
+  const during = verifiedBytes;
+  verifyTotal = written.expected.reduce((n, e) => n + e.end - e.start, 0);
+  const checker = await readBackOf();
+  try {
+    for (const range of written.expected) if (!written.readBackDuringWrite.has(range.start)) await checker.check(range);
+  } finally {
+    await checker.close();
+  }
+  opts.onProgress?.({ phase: 'verify', done: verifyTotal, total: verifyTotal });
+  return {
+    ...result,
+    verified: true,
+    verifySeconds: (performance.now() - verifyStarted) / 1000,
+    bytesVerified: checker.bytesVerified(),
+    bytesVerifiedDuringWrite: during,
+    bypassedPageCache: checker.bypassedPageCache,
+  };
 }
 
 /**

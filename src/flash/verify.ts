@@ -24,20 +24,28 @@ export interface VerifyResult {
   bypassedPageCache: boolean;
 }
 
+export type ExpectedRange = WriteResult['expected'][number];
+
 /**
- * Reads back what was written, bypassing the page cache (so a card that lost data cannot hide
- * behind cached pages), and compares it with the checksums taken while writing.
+ * Reads ranges of the target back, bypassing the page cache (so a card that lost data cannot hide
+ * behind cached pages), and compares each with the digest taken while writing. Used during the
+ * write for ranges already flushed, and after it for the rest.
  */
-export async function verifyWritten(
+export interface ReadBack {
+  check(range: ExpectedRange): Promise<void>;
+  bytesVerified(): number;
+  bypassedPageCache: boolean;
+  close(): Promise<void>;
+}
+
+export async function openReadBack(
   target: string,
-  written: WriteResult,
   opts: {
-    onProgress?: (p: WriteProgress) => void;
+    onBytes?: (bytes: number) => void;
     /** the image again from its start, to name the first bad byte of a range that differs */
     reference?: () => Promise<AsyncIterable<Buffer | PositionedChunk>>;
   } = {},
-): Promise<VerifyResult> {
-  const { onProgress } = opts;
+): Promise<ReadBack> {
   let handle: FileHandle;
   let bypassedPageCache = true;
   try {
@@ -47,41 +55,76 @@ export async function verifyWritten(
     handle = await open(target, constants.O_RDONLY);
   }
   const buffer = alignedBuffer(READ_SIZE);
+  let verified = 0;
+  // one read-back at a time: they share the aligned buffer
+  let queue: Promise<void> = Promise.resolve();
+  const checkNow = async (range: ExpectedRange): Promise<void> => {
+    const hash = createHash(range.algorithm);
+    for (let pos = range.start; pos < range.end; ) {
+      // O_DIRECT reads start and end on block boundaries; the range's own bytes are cut out.
+      const alignedStart = Math.floor(pos / VERIFY_BLOCK) * VERIFY_BLOCK;
+      const want = Math.min(READ_SIZE, Math.ceil((range.end - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
+      const { bytesRead } = await handle.read(buffer, 0, want, alignedStart).catch((e: NodeJS.ErrnoException) => {
+        throw new OperationError(`reading ${target} back failed at offset ${alignedStart} (${e.code ?? e.message}): was the card removed?`);
+      });
+      const from = pos - alignedStart;
+      const to = Math.min(bytesRead, range.end - alignedStart);
+      if (to <= from) throw new OperationError(`${target} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
+      hash.update(buffer.subarray(from, to));
+      pos = alignedStart + to;
+      verified += to - from;
+      opts.onBytes?.(to - from);
+    }
+    if (hash.digest('hex') !== range.digest) {
+      const offset = opts.reference ? await firstDifference(handle, range, await opts.reference()) : range.start;
+      const where = opts.reference ? `at offset ${offset} (0x${offset.toString(16)})` : `in the range at offset ${range.start}`;
+      throw new OperationError(`verification failed: ${target} differs from the image ${where}; the card may be faulty or fake`);
+    }
+  };
+  return {
+    check: (range) => {
+      const next = queue.then(() => checkNow(range));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    bytesVerified: () => verified,
+    bypassedPageCache,
+    close: async () => {
+      await queue;
+      await handle.close();
+    },
+  };
+}
+
+/** Reads back every range written and compares it with the checksums taken while writing. */
+export async function verifyWritten(
+  target: string,
+  written: WriteResult,
+  opts: {
+    onProgress?: (p: WriteProgress) => void;
+    reference?: () => Promise<AsyncIterable<Buffer | PositionedChunk>>;
+  } = {},
+): Promise<VerifyResult> {
   const total = written.expected.reduce((n, e) => n + e.end - e.start, 0);
   let done = 0;
   let lastReport = 0;
+  const readBack = await openReadBack(target, {
+    reference: opts.reference,
+    onBytes: (n) => {
+      done += n;
+      const now = Date.now();
+      if (opts.onProgress && now - lastReport > 200) {
+        lastReport = now;
+        opts.onProgress({ phase: 'verify', done, total });
+      }
+    },
+  });
   try {
-    for (const range of written.expected) {
-      const hash = createHash(range.algorithm);
-      for (let pos = range.start; pos < range.end; ) {
-        // O_DIRECT reads start and end on block boundaries; the range's own bytes are cut out.
-        const alignedStart = Math.floor(pos / VERIFY_BLOCK) * VERIFY_BLOCK;
-        const want = Math.min(READ_SIZE, Math.ceil((range.end - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
-        const { bytesRead } = await handle.read(buffer, 0, want, alignedStart).catch((e: NodeJS.ErrnoException) => {
-          throw new OperationError(`reading ${target} back failed at offset ${alignedStart} (${e.code ?? e.message}): was the card removed?`);
-        });
-        const from = pos - alignedStart;
-        const to = Math.min(bytesRead, range.end - alignedStart);
-        if (to <= from) throw new OperationError(`${target} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
-        hash.update(buffer.subarray(from, to));
-        pos = alignedStart + to;
-        done += to - from;
-        const now = Date.now();
-        if (onProgress && now - lastReport > 200) {
-          lastReport = now;
-          onProgress({ phase: 'verify', done, total });
-        }
-      }
-      if (hash.digest('hex') !== range.digest) {
-        const offset = opts.reference ? await firstDifference(handle, range, await opts.reference()) : range.start;
-        const where = opts.reference ? `at offset ${offset} (0x${offset.toString(16)})` : `in the range at offset ${range.start}`;
-        throw new OperationError(`verification failed: ${target} differs from the image ${where}; the card may be faulty or fake`);
-      }
-    }
-    onProgress?.({ phase: 'verify', done: total, total });
-    return { bytesVerified: done, bypassedPageCache };
+    for (const range of written.expected) await readBack.check(range);
+    opts.onProgress?.({ phase: 'verify', done: total, total });
+    return { bytesVerified: readBack.bytesVerified(), bypassedPageCache: readBack.bypassedPageCache };
   } finally {
-    await handle.close();
+    await readBack.close();
   }
 }
 

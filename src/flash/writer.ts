@@ -10,6 +10,15 @@ const WRITE_BUFFER = 8 * 1024 * 1024;
 const DIRECT_WRITE = 1024 * 1024;
 const WRITES_IN_FLIGHT = 3;
 /**
+ * With a read-back checker, the written data is made durable every this many bytes and the ranges
+ * completed so far are read back while the decompressor goes on: verification hides behind
+ * decompression instead of following it.
+ */
+function readBackEvery(): number {
+  const mib = Number(process.env.YOCTOFORGE_READ_BACK_EVERY_MIB ?? 64);
+  return (Number.isFinite(mib) && mib > 0 ? mib : 64) * 1024 * 1024;
+}
+/**
  * The first MiB (partition table, boot sector) is zeroed before anything else and written last,
  * after everything else is on the medium: an interrupted flash leaves a card with no partition
  * table rather than one that looks bootable and is half written.
@@ -34,6 +43,8 @@ export interface WriteResult {
   bytesWritten: number;
   /** what verification compares against: per range (bmap) or the whole image */
   expected: Array<{ start: number; end: number; algorithm: 'sha256' | 'sha1'; digest: string }>;
+  /** starts of the ranges already read back and found equal during the write */
+  readBackDuringWrite: Set<number>;
 }
 
 interface Segment {
@@ -60,6 +71,8 @@ export async function writeImage(opts: {
   /** the target's size, to clear a stale backup GPT in its last MiB */
   targetSize?: number;
   onProgress?: (p: WriteProgress) => void;
+  /** reads a written, durable range back and rejects when it differs (see verify.ts) */
+  readBack?: (range: WriteResult['expected'][number]) => Promise<void>;
 }): Promise<WriteResult> {
   const { bmap } = opts;
   const algorithm = bmap?.checksumType ?? 'sha256';
@@ -90,6 +103,11 @@ export async function writeImage(opts: {
   let bufferLength = 0;
   const inFlight: Promise<void>[] = [];
   let lastReport = 0;
+  let sinceDurable = 0;
+  const durableEvery = readBackEvery();
+  let handedOver = 0; // ranges of `expected` already considered for read-back
+  const readBackChecks: Promise<void>[] = [];
+  const readBackDuringWrite = new Set<number>();
 
   /** `at` is undefined for a failed flush: the kernel does not say which write it could not complete */
   const fail = (error: unknown, at: number | undefined): never => {
@@ -112,6 +130,7 @@ export async function writeImage(opts: {
     pending.catch(() => undefined);
     inFlight.push(pending);
     written += data.length;
+    sinceDurable += data.length;
     while (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
   };
   const flushBuffer = async (): Promise<void> => {
@@ -163,6 +182,21 @@ export async function writeImage(opts: {
   const syncOrFail = async (): Promise<void> => {
     await handle.sync().catch((e: unknown) => fail(e, undefined));
   };
+  /** everything so far onto the medium, then the completed ranges to the read-back checker */
+  const handOverForReadBack = async (): Promise<void> => {
+    await flushBuffer();
+    await Promise.all(inFlight.splice(0));
+    await syncOrFail();
+    sinceDurable = 0;
+    for (; handedOver < expected.length; handedOver++) {
+      const range = expected[handedOver]!;
+      if (range.start < HEAD_BYTES) continue; // the head is written last
+      const check = opts.readBack!(range);
+      check.catch(() => undefined);
+      readBackChecks.push(check);
+      readBackDuringWrite.add(range.start);
+    }
+  };
 
   try {
     await clearHeadAndTail(handle, opts.isBlockDevice ? opts.targetSize : undefined).catch((e: unknown) => fail(e, 0));
@@ -191,6 +225,7 @@ export async function writeImage(opts: {
         if (chunkStart + n === seg.end) closeSegment();
       }
       offset += chunk.length;
+      if (opts.readBack && bmap && sinceDurable >= durableEvery) await handOverForReadBack();
       if (bmap && offset > bmap.imageSize) throw new OperationError(`the image is larger than its bmap says (${bmap.imageSize} bytes): the bmap belongs to another image`);
       const now = Date.now();
       if (opts.onProgress && now - lastReport > 200) {
@@ -214,9 +249,10 @@ export async function writeImage(opts: {
       await syncOrFail();
     }
     opts.onProgress?.({ phase: 'write', done: written, total: bmap ? total : written });
-    return { imageSize: bmap ? bmap.imageSize : offset, bytesWritten: written, expected };
+    await Promise.all(readBackChecks);
+    return { imageSize: bmap ? bmap.imageSize : offset, bytesWritten: written, expected, readBackDuringWrite };
   } finally {
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled([...inFlight, ...readBackChecks]);
     await handle.close().catch(() => undefined);
   }
 }
