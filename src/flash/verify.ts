@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { OperationError } from '../errors.js';
-import type { PositionedChunk, WriteProgress, WriteResult } from './writer.js';
+import type { PositionedChunk, WriteResult } from './writer.js';
 
 /** O_DIRECT reads start and end on multiples of this (every logical block size divides it). */
 const VERIFY_BLOCK = 4096;
@@ -18,11 +18,6 @@ function alignedBuffer(size: number): Buffer {
   return Buffer.from(memory.buffer, 0, size);
 }
 
-export interface VerifyResult {
-  bytesVerified: number;
-  /** false when the target could not be opened with O_DIRECT (a file on tmpfs, say) */
-  bypassedPageCache: boolean;
-}
 
 export type ExpectedRange = WriteResult['expected'][number];
 
@@ -94,38 +89,6 @@ export async function openReadBack(
       await handle.close();
     },
   };
-}
-
-/** Reads back every range written and compares it with the checksums taken while writing. */
-export async function verifyWritten(
-  target: string,
-  written: WriteResult,
-  opts: {
-    onProgress?: (p: WriteProgress) => void;
-    reference?: () => Promise<AsyncIterable<Buffer | PositionedChunk>>;
-  } = {},
-): Promise<VerifyResult> {
-  const total = written.expected.reduce((n, e) => n + e.end - e.start, 0);
-  let done = 0;
-  let lastReport = 0;
-  const readBack = await openReadBack(target, {
-    reference: opts.reference,
-    onBytes: (n) => {
-      done += n;
-      const now = Date.now();
-      if (opts.onProgress && now - lastReport > 200) {
-        lastReport = now;
-        opts.onProgress({ phase: 'verify', done, total });
-      }
-    },
-  });
-  try {
-    for (const range of written.expected) await readBack.check(range);
-    opts.onProgress?.({ phase: 'verify', done: total, total });
-    return { bytesVerified: readBack.bytesVerified(), bypassedPageCache: readBack.bypassedPageCache };
-  } finally {
-    await readBack.close();
-  }
 }
 
 /**
