@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import os from 'node:os';
 import { execa } from 'execa';
 import { EnvironmentError, InputError } from '../errors.js';
+import { isOnPath } from '../util/path.js';
 
 export type EngineName = 'docker' | 'podman' | 'none';
 export const ENGINES: readonly EngineName[] = ['docker', 'podman', 'none'];
@@ -34,26 +35,13 @@ export async function chooseEngine(requested: string | undefined, fromManifest: 
   const explicit = requested ?? fromManifest ?? process.env.YOCTOFORGE_ENGINE;
   if (explicit) {
     if (!ENGINES.includes(explicit as EngineName)) throw new InputError(`--engine ${explicit}: expected docker, podman or none`);
-    if (explicit !== 'none' && !(await onPath(explicit))) {
+    if (explicit !== 'none' && !isOnPath(explicit)) {
       throw new EnvironmentError(`${explicit} is not installed (or not on PATH); install it, pick another --engine, or use --engine none to build on this host`);
     }
     return explicit as EngineName;
   }
-  for (const candidate of ['docker', 'podman'] as const) if (await onPath(candidate)) return candidate;
+  for (const candidate of ['docker', 'podman'] as const) if (isOnPath(candidate)) return candidate;
   throw new EnvironmentError('no container engine found: install Docker or Podman, or use --engine none to build on this host');
-}
-
-async function onPath(command: string): Promise<boolean> {
-  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
-  for (const dir of dirs) {
-    try {
-      const s = statSync(`${dir}/${command}`);
-      if (s.isFile() && (s.mode & 0o111) !== 0) return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
 }
 
 /** Runs an engine command, turning "cannot reach the engine" into one clear line (exit 3). */

@@ -1,10 +1,11 @@
 import { open } from 'node:fs/promises';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { spawn } from 'node:child_process';
 import { InputError } from '../errors.js';
+import { isOnPath } from '../util/path.js';
 
 export type Compression = 'none' | 'bz2' | 'xz' | 'gz' | 'zst';
 
@@ -47,17 +48,6 @@ export interface DecompressedStream {
   /** resolves when the decompressor finished; rejects with a one-line reason when it failed */
   done: Promise<void>;
   stop: () => void;
-}
-
-function onPath(command: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    try {
-      if (statSync(`${dir}/${command}`).isFile()) return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
 }
 
 function corrupt(file: string, why: string): InputError {
@@ -123,7 +113,7 @@ async function libraryStream(file: string, compression: Exclude<Compression, 'no
 /** YOCTOFORGE_DECOMPRESSOR=library skips the system tools (tests, and machines with broken ones). */
 function systemToolFor(compression: Exclude<Compression, 'none'>): { command: string; args: string[] } | undefined {
   if (process.env.YOCTOFORGE_DECOMPRESSOR === 'library') return undefined;
-  return TOOLS[compression].find((t) => onPath(t.command));
+  return TOOLS[compression].find((t) => isOnPath(t.command));
 }
 
 export async function decompress(file: string, compression: Compression): Promise<DecompressedStream> {
