@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { TEMPLATES_DIR } from '../conf/render.js';
+import { NAME_PATTERN } from '../manifest/schema.js';
 import { VERSION } from '../version.js';
 
 export type CiProvider = 'github' | 'gitlab';
@@ -13,15 +14,12 @@ export const WORKFLOW_FILES: Readonly<Record<CiProvider, string>> = {
   gitlab: '.gitlab-ci.yml',
 };
 
-export const CI_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/ci/', import.meta.url));
+export const CI_TEMPLATES_DIR = path.join(TEMPLATES_DIR, 'ci');
 
 const TEMPLATE_FILES: Readonly<Record<CiProvider, string>> = {
   github: 'github.yml.hbs',
   gitlab: 'gitlab-ci.yml.hbs',
 };
-
-/** Same rule as the manifest's target keys: nothing a shell, YAML or a CI expression reads specially. */
-export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function isCiProvider(value: string): value is CiProvider {
   return (CI_PROVIDERS as readonly string[]).includes(value);
@@ -61,7 +59,7 @@ function template(provider: CiProvider): Handlebars.TemplateDelegate {
 export function renderWorkflow(provider: CiProvider, targets: readonly string[]): string {
   if (!isCiProvider(provider)) throw new Error(`unknown CI provider ${JSON.stringify(provider)}`);
   if (targets.length === 0) throw new Error('renderWorkflow needs at least one target');
-  const bad = targets.find((t) => !TARGET_NAME.test(t));
+  const bad = targets.find((t) => !NAME_PATTERN.test(t));
   if (bad !== undefined) throw new Error(`target name ${JSON.stringify(bad)} is not an identifier (letters, digits, . _ -)`);
   const unique = [...new Set(targets)];
   // GitLab's cache:fallback_keys takes at most 5 keys.

@@ -25,7 +25,9 @@ const gitRef = z
 
 export const commitId = z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit id');
 
-const repoName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a repository name (letters, digits, . _ -)');
+/** Repo and target names: nothing a shell, YAML, a path or a CI expression reads specially. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const repoName = z.string().regex(NAME_PATTERN, 'a repository name (letters, digits, . _ -)');
 
 /** A sub-layer path inside its repository: relative, no `..`. */
 const subLayerPath = z
