@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RESTORED_DOWNLOADS_DIR } from '../bundle/format.js';
+import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES, CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from './standard.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -74,6 +75,8 @@ export async function renderConfText(project: Project, target: Target, layers: L
       ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), path.join(project.dir, RESTORED_DOWNLOADS_DIR)))}`
       : undefined,
     mirrorTarballs: cache.mirror_tarballs ?? false,
+    pokyDefaults: POKY_SAMPLE_DEFAULTS.join('\n'),
+    confVersion: CONF_VERSION_LINE,
   });
   const buildDir = paths.buildDir(target.name);
   const bblayersConf = (await template('bblayers.conf.hbs'))({
@@ -81,6 +84,8 @@ export async function renderConfText(project: Project, target: Target, layers: L
     layersFromTopdir: toPosix(path.relative(buildDir, paths.layersDir)) || '.',
     layers: layers.layers.map((l) => toPosix(path.relative(paths.layersDir, l.dir))),
     bblayersConf: target.bblayersConf?.trimEnd(),
+    bblayersVersion: BBLAYERS_CONF_VERSION_LINE,
+    bblayersSearch: BBLAYERS_SEARCH_LINES.join('\n'),
   });
   return { localConf: tidy(localConf), bblayersConf: tidy(bblayersConf) };
 }

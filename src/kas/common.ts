@@ -1,3 +1,5 @@
+import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES, CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from '../conf/standard.js';
+
 /**
  * What the kas exporter and importer share: the names of the local_conf_header / bblayers_conf_header
  * entries an export writes (kas writes entries sorted by key, so the numbers fix the order to the
@@ -54,30 +56,10 @@ export const BBLAYERS_CONF_KEYS = {
   bblayersConf: 'yoctoforge-90-bblayers-conf',
 } as const;
 
-/**
- * Lines yoctoforge's local.conf template always writes (poky's local.conf.sample defaults).
- * kas writes none of them, so an export carries them; an import drops them again.
- */
-export const STANDARD_LOCAL_CONF_LINES = [
-  'CONF_VERSION = "2"',
-  'PACKAGE_CLASSES ?= "package_rpm"',
-  'USER_CLASSES ?= "buildstats"',
-  'PATCHRESOLVE = "noop"',
-  [
-    'BB_DISKMON_DIRS ??= "\\',
-    '    STOPTASKS,${TMPDIR},1G,100K \\',
-    '    STOPTASKS,${DL_DIR},1G,100K \\',
-    '    STOPTASKS,${SSTATE_DIR},1G,100K \\',
-    '    STOPTASKS,/tmp,100M,100K \\',
-    '    HALT,${TMPDIR},100M,1K \\',
-    '    HALT,${DL_DIR},100M,1K \\',
-    '    HALT,${SSTATE_DIR},100M,1K \\',
-    '    HALT,/tmp,10M,1K"',
-  ].join('\n'),
-];
-
-/** Lines yoctoforge's bblayers.conf template always writes; kas < format 11 did not preset BBPATH/BBFILES. */
-export const STANDARD_BBLAYERS_CONF_LINES = ['POKY_BBLAYERS_CONF_VERSION = "2"', 'BBPATH = "${TOPDIR}"', 'BBFILES ?= ""'];
+/** Lines yoctoforge's conf templates always write; kas writes none of them, so an export carries them and an import drops them again. */
+export const STANDARD_LOCAL_CONF_LINES = [CONF_VERSION_LINE, ...POKY_SAMPLE_DEFAULTS];
+/** kas < format 11 did not preset BBPATH/BBFILES. */
+export const STANDARD_BBLAYERS_CONF_LINES = [BBLAYERS_CONF_VERSION_LINE, ...BBLAYERS_SEARCH_LINES];
 
 /** Layer values kas reads as "not in bblayers.conf". */
 export const KAS_DISABLED_LAYER_VALUES = ['disabled', 'excluded', 'n', 'no', '0', 'false'];
