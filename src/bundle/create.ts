@@ -13,6 +13,7 @@ import { lockFilePath, readLock, type Lock } from '../manifest/lock.js';
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
+import { treeEntries } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
 
@@ -37,21 +38,9 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every file under dir, relative, sorted (byte order, not locale order: the same on every machine). */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const rel = prefix ? `${prefix}/${name}` : name;
-    const info = await lstat(path.join(dir, name));
-    if (info.isDirectory()) out.push(...(await listFiles(path.join(dir, name), rel)));
-    else if (info.isFile()) out.push(rel);
-  }
-  return out;
-}
-
 async function sizeOf(dir: string): Promise<number> {
   let total = 0;
-  for (const f of await listFiles(dir)) total += (await stat(path.join(dir, f))).size;
+  for (const f of await treeEntries(dir)) total += (await stat(path.join(dir, f))).size;
   return total;
 }
 
@@ -179,13 +168,13 @@ export async function createBundle(project: Project, target: Target, options: Bu
       parts.push({ name: `downloads (${count} files)`, bytes: await sizeOf(path.join(root, 'downloads')) });
     }
     await writeFile(path.join(root, 'bundle.json'), `${JSON.stringify(info, null, 2)}\n`);
-    const files = await listFiles(root);
+    const files = await treeEntries(root);
     const sums = await Promise.all(files.map(async (f) => `${await sha256(path.join(root, f))}  ${f}`));
     await writeFile(path.join(root, CHECKSUMS), `${sums.join('\n')}\n`);
     await normalise(staging);
 
     say(`writing ${options.output}`);
-    const entries = [BUNDLE_ROOT, ...(await listEntries(root, BUNDLE_ROOT))];
+    const entries = [BUNDLE_ROOT, ...(await treeEntries(root, { directories: true })).map((e) => `${BUNDLE_ROOT}/${e}`)];
     const partial = `${options.output}.partial-${process.pid}`;
     await mkdir(path.dirname(options.output), { recursive: true });
     try {
@@ -200,15 +189,4 @@ export async function createBundle(project: Project, target: Target, options: Bu
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-}
-
-/** Directories and files under dir as archive paths, parents before children, sorted. */
-async function listEntries(dir: string, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const rel = `${prefix}/${name}`;
-    out.push(rel);
-    if ((await lstat(path.join(dir, name))).isDirectory()) out.push(...(await listEntries(path.join(dir, name), rel)));
-  }
-  return out;
 }

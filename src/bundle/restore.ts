@@ -8,7 +8,7 @@ import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
 import { parseLock } from '../manifest/lock.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { treeEntries, writeFileAtomic } from '../util/fs.js';
 import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, RESTORED_DOWNLOADS_DIR, type BundleInfo } from './format.js';
 
 export interface BundleListing {
@@ -61,7 +61,7 @@ export async function unpackBundle(file: string, staging: string): Promise<Bundl
   if (problem) throw problem;
   const root = path.join(staging, BUNDLE_ROOT);
   // hashed from disk, after the unpack: the page cache still holds what was just written
-  for (const rel of await walk(root)) {
+  for (const rel of await treeEntries(root)) {
     const hash = createHash('sha256');
     let size = 0;
     for await (const chunk of createReadStream(path.join(root, rel))) {
@@ -100,17 +100,6 @@ export async function unpackBundle(file: string, staging: string): Promise<Bundl
   let bytes = 0;
   for (const f of files.values()) bytes += f.size;
   return { info, files, bytes };
-}
-
-/** Files under dir, relative with forward slashes. */
-async function walk(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await walk(path.join(dir, entry.name), rel)));
-    else out.push(rel);
-  }
-  return out;
 }
 
 /** What the archive unpacks to, from the gzip trailer (modulo 4 GiB; never less than the file). */

@@ -38,7 +38,7 @@ async function template(name: string): Promise<Handlebars.TemplateDelegate> {
   return t;
 }
 
-/** The text of the target's local.conf and bblayers.conf: a pure function of manifest, layers and environment. */
+/** The text of the target's local.conf and bblayers.conf, from manifest, layers and environment (and, for a project restored from a bundle, its bundle-downloads/ directory). */
 export async function renderConfText(project: Project, target: Target, layers: LayerCheckResult, env: NodeJS.ProcessEnv = process.env): Promise<ConfText> {
   const paths = projectPaths(project, env);
   const cache = project.manifest.cache ?? {};

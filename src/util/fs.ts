@@ -35,3 +35,23 @@ export async function pathExists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * What lies under dir, as relative paths with forward slashes, sorted by byte order (the same on
+ * every machine): regular files only, or with their directories, each before what it holds.
+ */
+export async function treeEntries(dir: string, options: { directories?: boolean } = {}, prefix = ''): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: string[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (options.directories) out.push(rel);
+      out.push(...(await treeEntries(path.join(dir, entry.name), options, rel)));
+    } else if (entry.isFile()) {
+      out.push(rel);
+    }
+  }
+  return out;
+}
