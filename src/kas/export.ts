@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { extraUsersCommands } from '../conf/extra-users.js';
 import { InputError } from '../errors.js';
+import { selectedLayers } from '../layers/check.js';
 import type { Lock } from '../manifest/lock.js';
 import type { Manifest } from '../manifest/schema.js';
 import type { Target } from '../manifest/target.js';
@@ -60,7 +61,8 @@ export function exportKas(input: KasExportInput): KasExport {
   const notExported: string[] = [];
   const legacyRefs = maxVersion < KAS_FEATURE_VERSION.commit_branch;
 
-  const selected = selectedLayerSet(manifest, target);
+  const chosen = selectedLayers(manifest, target);
+  const selected = (repo: string, sub: string): boolean => chosen.some((l) => l.repo === repo && l.subPath === sub);
   const repos: Record<string, KasRepo> = {};
   for (const [name, spec] of orderedRepos(manifest)) {
     const locked = lock.repos[name];
@@ -156,26 +158,4 @@ function orderedRepos(manifest: Manifest): Array<[string, Manifest['repos'][stri
   const core = entries.findIndex(([, spec]) => spec.layers?.includes('meta'));
   if (core > 0) entries.unshift(...entries.splice(core, 1));
   return entries;
-}
-
-/** Whether a repo's sub-layer is in the target's bblayers.conf (target.layers narrows; see layers/check.ts). */
-function selectedLayerSet(manifest: Manifest, target: Target): (repo: string, sub: string) => boolean {
-  const wanted = target.layers;
-  if (!wanted) return () => true;
-  for (const entry of wanted) {
-    const [repo, sub] = splitLayerRef(entry);
-    const spec = manifest.repos[repo];
-    if (!spec) throw new InputError(`targets.${target.name}.layers: "${entry}" names no repository of the manifest`);
-    if (sub && !(spec.layers ?? ['.']).includes(sub)) throw new InputError(`targets.${target.name}.layers: "${entry}" is not among repos.${repo}.layers`);
-  }
-  return (repo, sub) =>
-    wanted.some((w) => {
-      const [r, s] = splitLayerRef(w);
-      return r === repo && (s === undefined || s === sub);
-    });
-}
-
-function splitLayerRef(ref: string): [string, string | undefined] {
-  const slash = ref.indexOf('/');
-  return slash < 0 ? [ref, undefined] : [ref.slice(0, slash), ref.slice(slash + 1)];
 }

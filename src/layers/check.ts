@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
+import type { Manifest } from '../manifest/schema.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
 import { readLayerConf, satisfiesConstraint, type LayerCollection, type LayerConf } from './layer-conf.js';
@@ -26,13 +27,13 @@ export interface LayerCheckResult {
 }
 
 /** The layers a target uses, in manifest order: every sub-layer of every repo unless the target narrows it. */
-export function selectedLayers(project: Project, target?: Target): Array<{ repo: string; subPath: string }> {
-  const all = Object.entries(project.manifest.repos).flatMap(([repo, spec]) => (spec.layers ?? ['.']).map((subPath) => ({ repo, subPath })));
+export function selectedLayers(manifest: Manifest, target?: Target): Array<{ repo: string; subPath: string }> {
+  const all = Object.entries(manifest.repos).flatMap(([repo, spec]) => (spec.layers ?? ['.']).map((subPath) => ({ repo, subPath })));
   if (!target?.layers) return all;
   const wanted = target.layers;
   for (const entry of wanted) {
     const [repo, sub] = splitLayerRef(entry);
-    if (!project.manifest.repos[repo]) throw new InputError(`targets.${target.name}.layers: "${entry}" names no repository of the manifest`);
+    if (!manifest.repos[repo]) throw new InputError(`targets.${target.name}.layers: "${entry}" names no repository of the manifest`);
     if (sub && !all.some((l) => l.repo === repo && l.subPath === sub)) {
       throw new InputError(`targets.${target.name}.layers: "${entry}" is not among repos.${repo}.layers`);
     }
@@ -55,7 +56,7 @@ function splitLayerRef(ref: string): [string, string | undefined] {
  */
 export async function inspectLayers(project: Project, target?: Target): Promise<LayerCheckResult> {
   const { layersDir } = projectPaths(project);
-  const selection = selectedLayers(project, target);
+  const selection = selectedLayers(project.manifest, target);
   const layers: ResolvedLayer[] = [];
   const problems: string[] = [];
   const coreSeries: string[] = [];
