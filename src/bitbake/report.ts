@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Artifact } from './artifacts.js';
 import type { TaskTiming } from './buildstats.js';
@@ -50,4 +52,18 @@ export async function writeReport(buildDir: string, report: BuildReport): Promis
   const file = path.join(buildDir, 'report.json');
   await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
+}
+
+/** Reads a build/TARGET/report.json; a missing or foreign file is an InputError saying which. */
+export async function readReport(file: string): Promise<BuildReport> {
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new InputError(`no build report at ${file}: run \`yoctoforge build\` first`);
+  });
+  try {
+    const report = JSON.parse(text) as BuildReport;
+    if (report.version !== 1 || typeof report.target !== 'string' || !Array.isArray(report.artifacts)) throw new Error('not a yoctoforge report');
+    return report;
+  } catch (error) {
+    throw new InputError(`${file} is not a yoctoforge build report (${(error as Error).message})`);
+  }
 }

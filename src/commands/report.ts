@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuildReport } from '../bitbake/report.js';
+import { readReport } from '../bitbake/report.js';
 import { InputError } from '../errors.js';
 import { loadProject } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
@@ -26,23 +26,10 @@ async function locate(spec: string | undefined, projectDir: string): Promise<str
   return path.join(projectPaths(project).buildDir(target.name), 'report.json');
 }
 
-async function load(file: string): Promise<BuildReport> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new InputError(`no build report at ${file}: run \`yoctoforge build\` first`);
-  });
-  try {
-    const report = JSON.parse(text) as BuildReport;
-    if (report.version !== 1 || typeof report.target !== 'string') throw new Error('not a yoctoforge report');
-    return report;
-  } catch (error) {
-    throw new InputError(`${file} is not a yoctoforge build report (${(error as Error).message})`);
-  }
-}
-
 export async function runReport(options: ReportOptions): Promise<void> {
   if (options.reports.length > 2) throw new InputError('give one report (or target) to summarise, or two to compare');
   const files = options.reports.length === 0 ? [await locate(undefined, options.projectDir)] : await Promise.all(options.reports.map((r) => locate(r, options.projectDir)));
-  const reports = await Promise.all(files.map(load));
+  const reports = await Promise.all(files.map(readReport));
   const latest = reports[reports.length - 1]!;
   const rel = (f: string): string => path.relative(process.cwd(), f) || f;
   const diff = reports.length === 2 ? { diff: diffReports(reports[0]!, latest), before: rel(files[0]!), after: rel(files[1]!) } : undefined;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { readReport } from '../bitbake/report.js';
 import { InputError } from '../errors.js';
 import { loadProject } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
@@ -43,18 +44,13 @@ async function candidate(file: string): Promise<Candidate | undefined> {
 
 /** The images a build's report.json lists (the files of that build, even after a newer build). */
 async function imagesFromReport(projectDir: string, buildDir: string): Promise<Candidate[] | undefined> {
-  const text = await readFile(path.join(buildDir, 'report.json'), 'utf8').catch(() => undefined);
-  if (!text) return undefined;
-  let report: { result?: string; mode?: string; artifacts?: Array<{ path?: unknown }> };
-  try {
-    report = JSON.parse(text) as typeof report;
-  } catch {
-    return undefined;
-  }
+  // a missing or unreadable report: the deploy directory is the fallback
+  const report = await readReport(path.join(buildDir, 'report.json')).catch(() => undefined);
+  if (!report) return undefined;
   if (report.mode !== 'build' || report.result !== 'success') return undefined;
   const found: Candidate[] = [];
   for (const a of report.artifacts ?? []) {
-    if (typeof a.path !== 'string' || !IMAGE_NAME.test(a.path)) continue;
+    if (!IMAGE_NAME.test(a.path)) continue;
     const c = await candidate(path.resolve(projectDir, a.path));
     if (c) found.push(c);
   }

@@ -352,7 +352,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       copyFileSync(wic.bmap, path.join(d, 'core-image-test-raspberrypi4-64.rootfs-20261123000000.wic.bmap'));
       writeFileSync(
         path.join(p, 'build', 'pi', 'report.json'),
-        JSON.stringify({ mode: 'build', result: 'success', artifacts: [{ path: path.relative(p, stamped), type: 'wic.bz2', size: 1 }, { path: path.relative(p, stamped.replace(/\.bz2$/, '.zst')), type: 'wic.zst', size: 1 }] }),
+        JSON.stringify({ version: 1, target: 'pi', mode: 'build', result: 'success', artifacts: [{ path: path.relative(p, stamped), type: 'wic.bz2', size: 1 }, { path: path.relative(p, stamped.replace(/\.bz2$/, '.zst')), type: 'wic.zst', size: 1 }] }),
       );
       const out = path.join(dir, 'from-report.img');
       const r = runCli(['flash', out, '--force', '--yes'], { cwd: p });
