@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Argument parsing only: each command's options live in src/cli/commands/<name>.ts, and its
+// Argument parsing only: each command's options live in src/cli/arguments/<name>.ts, and its
 // implementation is imported lazily so that `yoctoforge --help` loads nothing heavy.
 import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.js';
+import { registerCommands } from './arguments/index.js';
 import { reportError } from './report-error.js';
 import { ExitCode } from '../errors.js';
 import { forceCiMode } from '../util/output.js';

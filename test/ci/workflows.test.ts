@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { renderWorkflow, WORKFLOW_FILES, type CiProvider } from '../../src/ci/workflows.js';
-import { registerCi } from '../../src/cli/commands/ci.js';
+import { registerCi } from '../../src/cli/arguments/ci.js';
 import { runCiInit, selectTargets } from '../../src/commands/ci.js';
 import { InputError } from '../../src/errors.js';
 import { tempDir } from '../helpers/git-fixtures.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { parse } from 'yaml';
-import { registerKas } from '../../src/cli/commands/kas.js';
+import { registerKas } from '../../src/cli/arguments/kas.js';
 import { runExportKas, runImportKas } from '../../src/commands/kas.js';
 import { InputError } from '../../src/errors.js';
 import { exportKas } from '../../src/kas/export.js';
