@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { BuildReport } from '../bitbake/report.js';
-import { formatSize, summaryRows } from '../report/summary.js';
+import { formatSize } from '../util/units.js';
+import { summaryRows } from '../report/summary.js';
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

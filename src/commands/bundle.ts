@@ -4,7 +4,7 @@ import { restoreBundle } from '../bundle/restore.js';
 import { InputError } from '../errors.js';
 import { loadProject } from '../manifest/load.js';
 import { resolveTarget } from '../manifest/target.js';
-import { formatSize } from '../report/summary.js';
+import { formatSize } from '../util/units.js';
 import { logLine } from '../util/output.js';
 import { existsSync, readdirSync } from 'node:fs';
 

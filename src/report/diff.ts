@@ -1,5 +1,6 @@
 import type { BuildReport } from '../bitbake/report.js';
-import { formatDuration, formatSize, sstateReuse } from './summary.js';
+import { formatDuration, formatSize } from '../util/units.js';
+import { sstateReuse } from './summary.js';
 
 export interface ReportDiff {
   added: Array<{ name: string; version: string }>;

@@ -1,6 +1,7 @@
 import type { BuildReport } from '../bitbake/report.js';
 import { formatDiff, type ReportDiff } from './diff.js';
-import { formatDuration, formatSize, summaryRows } from './summary.js';
+import { formatDuration, formatSize } from '../util/units.js';
+import { summaryRows } from './summary.js';
 
 const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 

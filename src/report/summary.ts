@@ -1,21 +1,5 @@
 import type { BuildReport } from '../bitbake/report.js';
-
-export function formatSize(bytes: number): string {
-  const sign = bytes < 0 ? '-' : '';
-  const b = Math.abs(bytes);
-  if (b >= 1024 ** 3) return `${sign}${(b / 1024 ** 3).toFixed(2)} GiB`;
-  if (b >= 1024 ** 2) return `${sign}${(b / 1024 ** 2).toFixed(1)} MiB`;
-  if (b >= 1024) return `${sign}${(b / 1024).toFixed(1)} KiB`;
-  return `${sign}${b} B`;
-}
-
-export function formatDuration(seconds: number): string {
-  const s = Math.round(Math.abs(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const text = h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m ${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-  return seconds < 0 ? `-${text}` : text;
-}
+import { formatDuration, formatSize } from '../util/units.js';
 
 /** sstate reuse as "N of M (P%)", or undefined before BitBake printed its summary */
 export function sstateReuse(r: BuildReport): string | undefined {
