@@ -1,7 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { RESTORED_DOWNLOADS_DIR } from '../bundle/format.js';
 import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES, CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from './standard.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
@@ -71,8 +70,8 @@ export async function renderConfText(project: Project, target: Target, layers: L
       .sort()
       .map((name) => ({ name, value: target.variables[name] })),
     localConf: target.localConf?.trimEnd(),
-    offlineMirror: existsSync(path.join(project.dir, RESTORED_DOWNLOADS_DIR))
-      ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), path.join(project.dir, RESTORED_DOWNLOADS_DIR)))}`
+    offlineMirror: existsSync(paths.restoredDownloadsDir)
+      ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), paths.restoredDownloadsDir))}`
       : undefined,
     mirrorTarballs: cache.mirror_tarballs ?? false,
     pokyDefaults: POKY_SAMPLE_DEFAULTS.join('\n'),
