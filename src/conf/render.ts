@@ -1,7 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES, CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from './standard.js';
+import { renderBlock } from './lines.js';
+import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES } from './standard.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -10,7 +11,6 @@ import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
 import { writeFileIfChanged } from '../util/fs.js';
-import { extraUsersCommands } from './extra-users.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -48,34 +48,23 @@ export async function renderConfText(project: Project, target: Target, layers: L
   }
   const hashserve = cache.hashserve ?? 'auto';
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
-  const join = (list: string[]): string => list.join(' ');
   const localConf = (await template('local.conf.hbs'))({
     ...common,
-    machine: target.machine,
-    distro: target.distro,
-    initManager: target.initManager,
-    distroFeatures: join(target.distroFeatures),
-    packages: join(target.packages),
-    imageFeatures: join(target.imageFeatures),
-    licenseFlags: join(target.licenseFlagsAccepted),
-    imageFstypes: join(target.imageFstypes),
-    extraUsers: extraUsersCommands(target.groups, target.users),
+    targetSettings: renderBlock('target', target),
     dlDir: paths.dlDir,
     sstateDir: paths.sstateDir,
     persistentDir: hashserve === 'auto' ? paths.persistentDir : undefined,
     hashserve,
     hashserveUpstream: cache.hashserve_upstream,
     sstateMirrors: cache.sstate_mirrors ?? [],
-    variables: Object.keys(target.variables)
-      .sort()
-      .map((name) => ({ name, value: target.variables[name] })),
+    variables: renderBlock('variables', target),
     localConf: target.localConf?.trimEnd(),
     offlineMirror: existsSync(paths.restoredDownloadsDir)
       ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), paths.restoredDownloadsDir))}`
       : undefined,
     mirrorTarballs: cache.mirror_tarballs ?? false,
-    pokyDefaults: POKY_SAMPLE_DEFAULTS.join('\n'),
-    confVersion: CONF_VERSION_LINE,
+    pokyDefaults: renderBlock('poky-defaults', target),
+    confVersion: renderBlock('conf-version', target),
   });
   const buildDir = paths.buildDir(target.name);
   const bblayersConf = (await template('bblayers.conf.hbs'))({

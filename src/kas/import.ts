@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { InputError } from '../errors.js';
-import { accountName, initManager, passwordHash, plainValue, recipeName, confWord, machineName, distroName, variableName } from '../manifest/conf-values.js';
+import { isExtraUsersClassLine, isExtraUsersParamsLine, parseExtraUsers } from '../conf/extra-users.js';
+import { FIXED_LOCAL_CONF_LINES, kasEntryOf, readSetting } from '../conf/lines.js';
+import { distroName, machineName, plainValue, recipeName, variableName } from '../manifest/conf-values.js';
 import { parseManifest, type Project } from '../manifest/load.js';
 import { commitId, MANIFEST_VERSION, type GroupSpec, type Manifest, type RepoSpec, type TargetSettings, type UserSpec } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';
@@ -10,9 +12,8 @@ import {
   BBLAYERS_CONF_KEYS,
   KAS_DISABLED_LAYER_VALUES,
   KAS_LATEST_FORMAT,
-  LOCAL_CONF_KEYS,
+  RAW_LOCAL_CONF_ENTRY,
   STANDARD_BBLAYERS_CONF_LINES,
-  STANDARD_LOCAL_CONF_LINES,
 } from './common.js';
 
 type KasMap = Record<string, unknown>;
@@ -347,13 +348,6 @@ type Item =
   | { kind: 'extrausers-class'; text: string }
   | { kind: 'users'; text: string; groups: GroupSpec[]; users: UserSpec[] };
 
-const appendMaps: Array<{ variable: string; key: 'distro_features' | 'packages' | 'image_features' | 'license_flags_accepted'; word: typeof confWord }> = [
-  { variable: 'DISTRO_FEATURES', key: 'distro_features', word: confWord },
-  { variable: 'IMAGE_INSTALL', key: 'packages', word: recipeName },
-  { variable: 'EXTRA_IMAGE_FEATURES', key: 'image_features', word: confWord },
-  { variable: 'LICENSE_FLAGS_ACCEPTED', key: 'license_flags_accepted', word: confWord },
-];
-
 /**
  * Maps local_conf_header lines back to structured target keys where the line means exactly
  * what yoctoforge would write for that key; every other line is kept, in order, in local_conf
@@ -367,40 +361,31 @@ export function mapLocalConf(header: KasMap): Partial<TargetSettings> {
   for (const key of Object.keys(header).sort()) {
     const value = header[key];
     const text = value === null || value === undefined ? '' : String(value);
-    if (key === LOCAL_CONF_KEYS.localConf) {
+    if (key === RAW_LOCAL_CONF_ENTRY) {
       ownLocalConf = text;
       continue;
     }
     const items: Item[] = [];
     for (const { text: line } of logicalLines(text)) {
       const trimmed = line.trim();
-      if (STANDARD_LOCAL_CONF_LINES.includes(trimmed)) continue;
-      let m: RegExpMatchArray | null;
-      if ((m = /^INIT_MANAGER\s*=\s*"([^"]*)"$/.exec(trimmed)) && initManager.safeParse(m[1]).success) {
-        out.init_manager = m[1] as TargetSettings['init_manager'];
+      if (FIXED_LOCAL_CONF_LINES.includes(trimmed)) continue;
+      const setting = readSetting(trimmed, out);
+      if (setting) {
+        Object.assign(out, setting);
         continue;
       }
-      if ((m = /^IMAGE_FSTYPES\s*=\s*"([^"]*)"$/.exec(trimmed)) && wordsOf(m[1]!, confWord)) {
-        out.image_fstypes = wordsOf(m[1]!, confWord)!;
-        continue;
-      }
-      const append = /^([A-Z_]+):append\s*=\s*" ([^"]*)"$/.exec(trimmed);
-      const map = append ? appendMaps.find((a) => a.variable === append[1]) : undefined;
-      if (append && map && wordsOf(append[2]!, map.word)) {
-        out[map.key] = [...(out[map.key] ?? []), ...wordsOf(append[2]!, map.word)!];
-        continue;
-      }
-      if (/^IMAGE_CLASSES\s*\+=\s*"\s*extrausers\s*"$/.test(trimmed)) {
+      if (isExtraUsersClassLine(trimmed)) {
         items.push({ kind: 'extrausers-class', text: line });
         continue;
       }
-      if (/^EXTRA_USERS_PARAMS\s*=/.test(trimmed)) {
+      if (isExtraUsersParamsLine(trimmed)) {
         const parsed = parseExtraUsers(trimmed);
         items.push(parsed ? { kind: 'users', text: line, ...parsed } : { kind: 'raw', text: line });
         continue;
       }
+      let m: RegExpMatchArray | null;
       if ((m = /^([A-Z_][A-Za-z0-9_-]*(?::[a-z0-9_-]+)*)\s*=\s*"([^"]*)"$/.exec(trimmed)) && variableName.safeParse(m[1]).success && plainValue.safeParse(m[2]).success) {
-        items.push({ kind: 'var', name: m[1]!, value: m[2]!, text: line, own: key === LOCAL_CONF_KEYS.variables });
+        items.push({ kind: 'var', name: m[1]!, value: m[2]!, text: line, own: key === kasEntryOf('variables') });
         continue;
       }
       items.push({ kind: 'raw', text: line });
@@ -446,113 +431,6 @@ export function mapLocalConf(header: KasMap): Partial<TargetSettings> {
   const parts = [...rawChunks, ...(ownLocalConf !== undefined ? [ownLocalConf] : [])];
   if (parts.length > 0) out.local_conf = parts.join('\n');
   return out;
-}
-
-function wordsOf(text: string, schema: { safeParse(v: unknown): { success: boolean } }): string[] | undefined {
-  const words = text.trim().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return undefined;
-  return words.every((w) => schema.safeParse(w).success) ? words : undefined;
-}
-
-/**
- * Reads back the commands `extraUsersCommands` writes. A usermod right after the useradd of the
- * same user is that user's `groups`; later ones are group `members`. Anything else (other
- * commands or options) makes the whole assignment stay verbatim.
- */
-export function parseExtraUsers(line: string): { groups: GroupSpec[]; users: UserSpec[] } | undefined {
-  const m = /^EXTRA_USERS_PARAMS\s*=\s*"([\s\S]*)"$/.exec(line.trim());
-  if (!m) return undefined;
-  const body = m[1]!.replace(/\\\n/g, ' ');
-  const commands = splitCommands(body);
-  if (!commands) return undefined;
-  const groups: GroupSpec[] = [];
-  const users: UserSpec[] = [];
-  let previous: { kind: string; name: string } | undefined;
-  let membersPhase = false;
-  for (const words of commands) {
-    const [cmd, ...args] = words;
-    const name = args.at(-1);
-    if (!name || !accountName.safeParse(name).success) return undefined;
-    const opts = args.slice(0, -1);
-    if (cmd === 'groupadd') {
-      if (users.length > 0 || membersPhase) return undefined;
-      const g: GroupSpec = { name };
-      for (let i = 0; i < opts.length; i++) {
-        if (opts[i] === '-r') g.system = true;
-        else if (opts[i] === '-g' && /^\d+$/.test(opts[i + 1] ?? '')) g.gid = Number(opts[++i]);
-        else return undefined;
-      }
-      groups.push(g);
-    } else if (cmd === 'useradd') {
-      if (membersPhase || opts[0] !== '-m') return undefined;
-      const u: UserSpec = { name };
-      for (let i = 1; i < opts.length; i++) {
-        const v = opts[i + 1];
-        if (v === undefined) return undefined;
-        if (opts[i] === '-u' && /^\d+$/.test(v)) u.uid = Number(v);
-        else if (opts[i] === '-d') u.home = v;
-        else if (opts[i] === '-s') u.shell = v;
-        else if (opts[i] === '-p') {
-          const hash = v.replace(/\\\$/g, '$');
-          if (!passwordHash.safeParse(hash).success) return undefined;
-          u.password_hash = hash;
-        } else return undefined;
-        i++;
-      }
-      users.push(u);
-    } else if (cmd === 'usermod') {
-      if (opts.length !== 3 || opts[0] !== '-a' || opts[1] !== '-G') return undefined;
-      const list = opts[2]!.split(',');
-      if (!list.every((g) => accountName.safeParse(g).success)) return undefined;
-      const user = users.find((u) => u.name === name);
-      if (!membersPhase && previous?.kind === 'useradd' && previous.name === name && user) {
-        user.groups = list;
-      } else {
-        membersPhase = true;
-        for (const groupName of list) {
-          const g = groups.find((x) => x.name === groupName);
-          if (!g) return undefined;
-          g.members = [...(g.members ?? []), name];
-        }
-      }
-    } else return undefined;
-    previous = { kind: cmd, name };
-  }
-  return { groups, users };
-}
-
-/** `cmd a 'b c';` → [['cmd','a','b c']]; undefined on unbalanced quotes or shell syntax. */
-function splitCommands(body: string): string[][] | undefined {
-  const commands: string[][] = [];
-  let words: string[] = [];
-  let word: string | undefined;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c === "'") {
-      const end = body.indexOf("'", i + 1);
-      if (end < 0) return undefined;
-      word = (word ?? '') + body.slice(i + 1, end);
-      i = end;
-    } else if (c === ';') {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-      if (words.length > 0) commands.push(words);
-      words = [];
-    } else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else if (c === '\\' && body[i + 1] === '$') {
-      word = `${word ?? ''}\\$`;
-      i++;
-    } else if (/[|&<>`"$()]/.test(c)) {
-      return undefined;
-    } else {
-      word = (word ?? '') + c;
-    }
-  }
-  if (word !== undefined) words.push(word);
-  if (words.length > 0) commands.push(words);
-  return commands;
 }
 
 /** bblayers_conf_header: lines yoctoforge writes itself are dropped, the rest kept (labelled). */
