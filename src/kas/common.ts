@@ -51,3 +51,10 @@ export const STANDARD_BBLAYERS_CONF_LINES = [BBLAYERS_CONF_VERSION_LINE, ...BBLA
 
 /** Layer values kas reads as "not in bblayers.conf". */
 export const KAS_DISABLED_LAYER_VALUES = ['disabled', 'excluded', 'n', 'no', '0', 'false'];
+
+/** A kas configuration (or part of one) as parsed from YAML. */
+export type KasMap = Record<string, unknown>;
+
+export function isMap(v: unknown): v is KasMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
