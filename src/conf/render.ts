@@ -41,9 +41,20 @@ async function template(name: string): Promise<Handlebars.TemplateDelegate> {
 export async function renderConfText(project: Project, target: Target, layers: LayerCheckResult, env: NodeJS.ProcessEnv = process.env): Promise<ConfText> {
   const paths = projectPaths(project, env);
   const cache = project.manifest.cache ?? {};
-  for (const [what, value] of [['DL_DIR', paths.dlDir], ['SSTATE_DIR', paths.sstateDir], ['PERSISTENT_DIR', paths.persistentDir]] as const) {
-    if (!/^[\x20-\x7e]+$/.test(value) || /["\\$]/.test(value)) {
-      throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check YOCTOFORGE_* variables and cache: in the manifest)`);
+  const buildDir = paths.buildDir(target.name);
+  const layersFromTopdir = toPosix(path.relative(buildDir, paths.layersDir)) || '.';
+  const downloadsFromTopdir = existsSync(paths.restoredDownloadsDir) ? toPosix(path.relative(buildDir, paths.restoredDownloadsDir)) : undefined;
+  // The manifest's paths are checked by the schema; these also hold the environment's and the project folder's.
+  const confPaths: Array<[string, string | undefined, string]> = [
+    ['DL_DIR', paths.dlDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
+    ['SSTATE_DIR', paths.sstateDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
+    ['PERSISTENT_DIR', paths.persistentDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
+    ['YOCTOFORGE_LAYERS_FROM_TOPDIR', layersFromTopdir, 'layers_dir and build_dir in the manifest'],
+    ['PREMIRRORS', downloadsFromTopdir, 'build_dir in the manifest'],
+  ];
+  for (const [what, value, check] of confPaths) {
+    if (value !== undefined && (!/^[\x20-\x7e]+$/.test(value) || /["\\$]/.test(value))) {
+      throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check ${check})`);
     }
   }
   const hashserve = cache.hashserve ?? 'auto';
@@ -59,17 +70,14 @@ export async function renderConfText(project: Project, target: Target, layers: L
     sstateMirrors: cache.sstate_mirrors ?? [],
     variables: renderBlock('variables', target),
     localConf: target.localConf?.trimEnd(),
-    offlineMirror: existsSync(paths.restoredDownloadsDir)
-      ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), paths.restoredDownloadsDir))}`
-      : undefined,
+    offlineMirror: downloadsFromTopdir === undefined ? undefined : `\${TOPDIR}/${downloadsFromTopdir}`,
     mirrorTarballs: cache.mirror_tarballs ?? false,
     pokyDefaults: renderBlock('poky-defaults', target),
     confVersion: renderBlock('conf-version', target),
   });
-  const buildDir = paths.buildDir(target.name);
   const bblayersConf = (await template('bblayers.conf.hbs'))({
     ...common,
-    layersFromTopdir: toPosix(path.relative(buildDir, paths.layersDir)) || '.',
+    layersFromTopdir,
     layers: layers.layers.map((l) => toPosix(path.relative(paths.layersDir, l.dir))),
     bblayersConf: target.bblayersConf?.trimEnd(),
     bblayersVersion: BBLAYERS_CONF_VERSION_LINE,
