@@ -33,6 +33,8 @@ export interface LocalConfEntry {
   kasEntry?: string;
   /** printed in local.conf above the lines, after a blank line */
   comment?: (targetName: string) => string;
+  /** the lines of an entry every local.conf carries, whatever the manifest says */
+  fixed?: readonly string[];
   /** logical lines (a value may continue over several with a trailing backslash); [] when unset */
   lines(target: Target): string[];
   /** the settings a logical line of kas conf text means, given those read so far; undefined when it is not this entry's line */
@@ -105,8 +107,8 @@ function setting<K extends keyof TargetSettings>(
   };
 }
 
-function fixed(block: LocalConfBlock, lines: string[]): LocalConfEntry {
-  return { block, kasEntry: KAS_STANDARD_ENTRY, lines: () => lines };
+function fixed(block: LocalConfBlock, lines: readonly string[]): LocalConfEntry {
+  return { block, kasEntry: KAS_STANDARD_ENTRY, fixed: lines, lines: () => [...lines] };
 }
 
 const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
@@ -144,7 +146,7 @@ export function kasEntryOf(key: keyof TargetSettings): string | undefined {
 }
 
 /** Lines every local.conf carries whatever the manifest says: an import drops them again. */
-export const FIXED_LOCAL_CONF_LINES: readonly string[] = LOCAL_CONF_TABLE.filter((e) => e.key === undefined).flatMap((e) => e.lines(undefined as never));
+export const FIXED_LOCAL_CONF_LINES: readonly string[] = LOCAL_CONF_TABLE.flatMap((e) => e.fixed ?? []);
 
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
 export function renderBlock(block: LocalConfBlock, target: Target): string {

@@ -1,9 +1,9 @@
 import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES } from '../conf/standard.js';
 
 /**
- * What the kas exporter and importer share: the names of the local_conf_header / bblayers_conf_header
- * entries an export writes (kas writes entries sorted by key, so the numbers fix the order to the
- * one of yoctoforge's own local.conf), and the kas format versions of the features used.
+ * What the kas exporter and importer share: the names of the header entries an export writes
+ * besides those of conf/lines.ts (kas writes entries sorted by key, so the numbers fix the order
+ * to the one of yoctoforge's own confs), and the kas format versions of the features used.
  */
 
 /** The newest kas configuration format this code knows (kas 5.4). */
