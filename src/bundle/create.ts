@@ -9,7 +9,7 @@ import { BUILD_ENV_DIR } from '../engine/image.js';
 import { InputError } from '../errors.js';
 import { checkLayers } from '../layers/check.js';
 import { gitAt, gitFailure } from '../layers/git.js';
-import { lockFilePath, readLock, type Lock } from '../manifest/lock.js';
+import { lockFilePath, readLock, type Lock } from '../lock/lock.js';
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';

@@ -6,7 +6,7 @@ import { extract } from 'tar';
 import { EnvironmentError, InputError, OperationError } from '../errors.js';
 import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
-import { parseLock } from '../manifest/lock.js';
+import { parseLock } from '../lock/lock.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
 import { treeEntries, writeFileAtomic } from '../util/fs.js';
 import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, RESTORED_DOWNLOADS_DIR, type BundleInfo } from './format.js';

@@ -7,7 +7,7 @@ import { prepareWritableDirs } from '../engine/workspace.js';
 import { checkLayers, type LayerCheckResult } from '../layers/check.js';
 import { syncLayers } from '../layers/sync.js';
 import { loadProject, type Project } from '../manifest/load.js';
-import type { Lock } from '../manifest/lock.js';
+import type { Lock } from '../lock/lock.js';
 import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
 import type { Step } from '../ui/tasks.js';

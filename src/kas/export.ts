@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { extraUsersCommands } from '../conf/extra-users.js';
 import { InputError } from '../errors.js';
 import { selectedLayers } from '../layers/check.js';
-import type { Lock } from '../manifest/lock.js';
+import type { Lock } from '../lock/lock.js';
 import type { Manifest } from '../manifest/schema.js';
 import type { Target } from '../manifest/target.js';
 import {

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { InputError, OperationError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
-import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writeLock, type Lock, type LockedRepo } from '../manifest/lock.js';
+import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writeLock, type Lock, type LockedRepo } from '../lock/lock.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';

@@ -11,7 +11,7 @@ import { exportKas } from '../../src/kas/export.js';
 import { importKas, parseExtraUsers } from '../../src/kas/import.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { loadProject, type Project } from '../../src/manifest/load.js';
-import { readLock } from '../../src/manifest/lock.js';
+import { readLock } from '../../src/lock/lock.js';
 import { resolveTarget, type Target } from '../../src/manifest/target.js';
 import { makeFixtureWorld, makeProject, seedManifest, tempDir as makeTempDir, type FixtureWorld } from '../helpers/git-fixtures.js';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/manifest/load.js';
-import { readLock } from '../../src/manifest/lock.js';
+import { readLock } from '../../src/lock/lock.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { OperationError, InputError } from '../../src/errors.js';
 import { advanceUpstream, CLI, git, makeFixtureWorld, makeProject, makeUpstream, runCli, seedManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
