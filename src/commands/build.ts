@@ -9,7 +9,7 @@ import { formatFailure, KnottyParser, type BitbakeEvent } from '../bitbake/knott
 import { summariseProgress, writeReport, type BuildReport } from '../bitbake/report.js';
 import { bitbakeCommand, inBuildEnv, PROVIDERS_MARKER, providersScript } from '../bitbake/runner.js';
 import { runInEnvironment } from '../engine/container.js';
-import { acquireBuildLock, checkFreeSpace, gib } from '../engine/workspace.js';
+import { acquireBuildPidfile, checkFreeSpace, gib } from '../engine/workspace.js';
 import { InterruptedError, OperationError, UserError } from '../errors.js';
 import { runSteps, type Step } from '../ui/tasks.js';
 import { logLine, outputMode, warnLine } from '../util/output.js';
@@ -43,7 +43,7 @@ interface RunState {
 export async function runBuild(options: BuildOptions): Promise<void> {
   const ctx = await loadBuildContext(options);
   if (ctx.user.note) warnLine(ctx.user.note);
-  const release = await acquireBuildLock(ctx.buildDir, ctx.target.name);
+  const release = await acquireBuildPidfile(ctx.buildDir, ctx.target.name);
   const state: RunState = { parser: new KnottyParser(), logFile: '', startedAt: new Date() };
   let result: BuildReport['result'] = 'failed';
   try {

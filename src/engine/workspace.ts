@@ -1,6 +1,7 @@
-import { chown, mkdir, readFile, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import { acquirePidfile } from '../util/pidfile.js';
 import type { BuildUser } from './engine.js';
 
 /** Creates the directories BitBake writes to and, when we run as root for another build user, gives them to it. */
@@ -56,34 +57,10 @@ export function gib(bytes: number): string {
 
 /**
  * One build of a target at a time: a second one fails at once instead of waiting for BitBake's
- * own lock hours later. A lock left by a dead process is taken over.
+ * own lock hours later. A pid file left by a dead process is taken over.
  */
-export async function acquireBuildLock(buildDir: string, target: string): Promise<() => Promise<void>> {
-  const file = path.join(buildDir, '.yoctoforge-build.lock');
+export async function acquireBuildPidfile(buildDir: string, target: string): Promise<() => Promise<void>> {
   await mkdir(buildDir, { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return async () => {
-        await rm(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && alive(pid)) {
-        throw new EnvironmentError(`target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`);
-      }
-      await rm(file, { force: true });
-    }
-  }
-  throw new EnvironmentError(`cannot take the build lock ${file}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const pidfile = await acquirePidfile(path.join(buildDir, '.yoctoforge-build.lock'), (pid) => `target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`);
+  return pidfile.release;
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, OperationError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
@@ -6,8 +6,12 @@ import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writ
 import { projectPaths } from '../manifest/paths.js';
 import type { RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';
+import { acquirePidfile, processAlive } from '../util/pidfile.js';
 import type { SimpleGit } from 'simple-git';
 import { gitAt, gitFailure } from './git.js';
+
+/** One sync at a time per layers directory. */
+const SYNC_PIDFILE = '.yoctoforge-sync.lock';
 
 export type CloneMode = 'full' | 'shallow' | 'blobless';
 
@@ -57,9 +61,9 @@ export interface SyncPlan {
   /** one job per repository, safe to run concurrently */
   repos: Array<{ name: string; run: () => Promise<RepoSyncResult> }>;
   jobs: number;
-  /** writes the lock from the results (when complete and changed) and releases the sync lock */
+  /** writes the lock from the results (when complete and changed) and releases the sync's pid file */
   finish: (results: RepoSyncResult[]) => Promise<SyncResult>;
-  /** releases the sync lock without writing anything (on interruption) */
+  /** releases the sync's pid file without writing anything (on interruption) */
   abandon: () => Promise<void>;
 }
 
@@ -91,7 +95,7 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
   }
 
   await mkdir(layersDir, { recursive: true });
-  const { release, recovered } = await acquireSyncLock(layersDir);
+  const { release, recovered } = await acquirePidfile(path.join(layersDir, SYNC_PIDFILE), (pid) => `another yoctoforge sync (pid ${pid}) is working in ${layersDir}; wait for it to finish`);
   const jobs = Object.entries(project.manifest.repos).map(([name, spec]): RepoJob => {
     const lockedRepo = lock?.repos[name];
     const lockUsable = !options.update && lockedRepo !== undefined && !repoLockProblem(spec, lockedRepo, project.manifest.series);
@@ -335,41 +339,5 @@ async function removeAbandonedClones(job: RepoJob): Promise<void> {
 async function clearStaleGitLocks(dir: string): Promise<void> {
   for (const name of ['index.lock', 'shallow.lock', 'HEAD.lock']) {
     await rm(path.join(dir, '.git', name), { force: true });
-  }
-}
-
-const SYNC_LOCK = '.yoctoforge-sync.lock';
-
-/** One sync at a time per layers directory; a lock whose process is dead is taken over. */
-async function acquireSyncLock(layersDir: string): Promise<{ release: () => Promise<void>; recovered: boolean }> {
-  const file = path.join(layersDir, SYNC_LOCK);
-  let recovered = false;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      const release = async (): Promise<void> => {
-        await rm(file, { force: true });
-      };
-      return { release, recovered };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid && processAlive(pid) && pid !== process.pid) {
-        throw new InputError(`another yoctoforge sync (pid ${pid}) is working in ${layersDir}; wait for it to finish`);
-      }
-      await rm(file, { force: true });
-      recovered = true;
-    }
-  }
-  throw new OperationError(`cannot take the sync lock ${file}`);
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
