@@ -1,7 +1,8 @@
-import { inBuildEnv, shellQuote } from '../bitbake/runner.js';
+import { inBuildEnv } from '../bitbake/runner.js';
 import { runInEnvironment } from '../engine/container.js';
 import { ExitCode } from '../errors.js';
 import { warnLine } from '../util/output.js';
+import { shellQuote } from '../util/shell.js';
 import { buildEnvironmentStep, checkLayersStep, loadBuildContext, prepare, renderConfStep, runSpecFor } from './prepare.js';
 
 export interface ShellOptions {
