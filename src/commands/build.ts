@@ -7,12 +7,13 @@ import type { BuildReport } from '../bitbake/report.js';
 import { bitbakeCommand, inBuildEnv, PROVIDERS_MARKER, providersScript } from '../bitbake/runner.js';
 import { writeStepSummary } from '../ci/step-summary.js';
 import { runInEnvironment } from '../engine/container.js';
-import { acquireBuildPidfile, checkFreeSpace, gib } from '../engine/workspace.js';
+import { acquireBuildPidfile, checkFreeSpace } from '../engine/workspace.js';
 import { InterruptedError } from '../errors.js';
 import { assembleReport, checkPackagesInGraph, outcomeLines, type BitbakeRun } from '../report/build-report.js';
 import { bitbakeProgressDisplay } from '../ui/bitbake-progress.js';
 import { runSteps, type Step } from '../ui/tasks.js';
 import { logLine, warnLine } from '../util/output.js';
+import { formatSize } from '../util/units.js';
 import { buildEnvironmentStep, checkLayersStep, loadBuildContext, prepare, renderConfStep, runSpecFor, syncStep, type PreparedContext } from './prepare.js';
 
 export interface BuildOptions {
@@ -80,7 +81,7 @@ function diskSpaceStep(dryRun: boolean): Step<PreparedContext> {
         { dir: c.paths.sstateDir, what: 'sstate cache', bytes: need.cache },
         { dir: c.paths.dlDir, what: 'downloads', bytes: need.cache },
       ]);
-      return `at least ${gib(need.build)} free for the build`;
+      return `at least ${formatSize(need.build)} free for the build`;
     },
   };
 }

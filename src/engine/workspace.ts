@@ -2,6 +2,7 @@ import { chown, mkdir, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import { acquirePidfile } from '../util/pidfile.js';
+import { formatSize } from '../util/units.js';
 import type { BuildUser } from './engine.js';
 
 /** Creates the directories BitBake writes to and, when we run as root for another build user, gives them to it. */
@@ -43,16 +44,12 @@ export async function checkFreeSpace(needs: SpaceNeed[]): Promise<void> {
     const s = await statfs(need.dir);
     const free = s.bavail * s.bsize;
     if (free < need.bytes) {
-      problems.push(`${need.what} (${need.dir}): ${gib(free)} free, needs about ${gib(need.bytes)}`);
+      problems.push(`${need.what} (${need.dir}): ${formatSize(free)} free, needs about ${formatSize(need.bytes)}`);
     }
   }
   if (problems.length > 0) {
     throw new EnvironmentError(`not enough disk space: ${problems[0]}`, problems.slice(1));
   }
-}
-
-export function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { summariseProgress, writeReport, type BuildReport } from '../bitbake/rep
 import { OperationError } from '../errors.js';
 import type { Lock } from '../lock/lock.js';
 import type { Target } from '../manifest/target.js';
+import { formatSize } from '../util/units.js';
 
 /** One BitBake run, as the report sees it. */
 export interface BitbakeRun {
@@ -95,7 +96,7 @@ export function outcomeLines(report: BuildReport): string[] {
   const s = report.sstate;
   return [
     `built ${report.image} for ${report.machine} in ${report.durationSeconds} s${s ? `; sstate reused ${s.local + s.mirrors} of ${s.wanted}` : ''}`,
-    ...report.artifacts.map((a) => `  ${a.path}  ${(a.size / 1048576).toFixed(1)} MiB`),
+    ...report.artifacts.map((a) => `  ${a.path}  ${formatSize(a.size)}`),
   ];
 }
 
