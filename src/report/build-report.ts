@@ -61,13 +61,13 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
 /** Image size, installed packages and the slowest tasks: what `yoctoforge report` compares. */
 async function imageFacts(run: BitbakeRun, artifacts: Artifact[]): Promise<Pick<BuildReport, 'imageSize' | 'packages' | 'slowestTasks'>> {
   // the disk image flash would write: uncompressed when built, else the compressed one
-  const images = artifacts.filter((a) => /^(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/.test(a.type));
-  const image = images.find((a) => !a.type.includes('.')) ?? images[0];
+  const diskImages = artifacts.filter((a) => /^(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/.test(a.type));
+  const diskImage = diskImages.find((a) => !a.type.includes('.')) ?? diskImages[0];
   const manifest = artifacts.find((a) => a.type === 'manifest');
   const manifestText = manifest ? await readFile(path.join(run.projectDir, manifest.path), 'utf8').catch(() => undefined) : undefined;
   const slowest = await readBuildstats(path.join(run.buildDir, 'tmp'), run.startedAt);
   return {
-    ...(image ? { imageSize: image.size } : {}),
+    ...(diskImage ? { imageSize: diskImage.size } : {}),
     ...(manifestText !== undefined ? { packages: parseImageManifest(manifestText) } : {}),
     ...(slowest.length > 0 ? { slowestTasks: slowest } : {}),
   };
