@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError, InterruptedError } from '../errors.js';
 import { listTargets, refusals, type TargetInfo } from '../flash/device.js';
 import { describeTarget, flashImage, formatBytes, planFlash, type FlashPlan, type FlashResult } from '../flash/flash.js';
-import { chooseImage } from '../flash/image.js';
+import { chooseImage, findBmapBeside } from '../report/images.js';
 import { byteProgress } from '../ui/progress.js';
 import { logLine, warnLine } from '../util/output.js';
 
@@ -31,8 +31,7 @@ export async function runFlash(options: FlashOptions): Promise<void> {
   const plan = await planFlash({
     image: choice.image,
     device: options.device,
-    bmap: typeof options.bmap === 'string' ? path.resolve(options.bmap) : undefined,
-    useBmap: options.bmap !== false,
+    bmap: typeof options.bmap === 'string' ? path.resolve(options.bmap) : options.bmap === false ? undefined : await findBmapBeside(choice.image),
   });
   const say = options.json ? (): void => undefined : logLine;
   describePlan(plan, choice.origin, say);

@@ -4,7 +4,6 @@ import { InputError, OperationError, UserError } from '../errors.js';
 import { mappedBytes, readBmap, type Bmap } from './bmap.js';
 import { decompress, detectCompression, readMappedRanges, type Compression, type DecompressedStream } from './decompress.js';
 import { inspectTarget, refusals, type Refusal, type TargetInfo } from './device.js';
-import { findBmapBeside } from './image.js';
 import { openReadBack, type ReadBack } from './verify.js';
 import { writeImage, type WriteProgress } from './writer.js';
 
@@ -21,10 +20,13 @@ export interface FlashPlan {
   refusals: Refusal[];
 }
 
-/** Everything known before a byte is written: the image, its bmap, the target and what speaks against it. */
-export async function planFlash(opts: { image: string; device: string; bmap?: string; useBmap: boolean }): Promise<FlashPlan> {
+/**
+ * Everything known before a byte is written: the image, its bmap, the target and what speaks
+ * against it. Like bmaptool's copier it takes files; finding them is the caller's business.
+ */
+export async function planFlash(opts: { image: string; device: string; bmap?: string }): Promise<FlashPlan> {
   const compression = await detectCompression(opts.image);
-  const bmapFile = !opts.useBmap ? undefined : opts.bmap ?? (await findBmapBeside(opts.image));
+  const bmapFile = opts.bmap;
   const bmap = bmapFile ? await readBmap(bmapFile) : undefined;
   const fileSize = (await stat(opts.image)).size;
   if (bmap && compression === 'none' && fileSize !== bmap.imageSize) {

@@ -7,13 +7,12 @@ import { loadProject } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import { resolveTarget } from '../manifest/target.js';
 
-/** `.wic`, `.wic.bz2`, `.rootfs.img.xz`, `.sdimg.zst`... the disk images flash can write */
+/** `.wic`, `.wic.bz2`, `.rootfs.img.xz`, `.sdimg.zst`... the disk images a build deploys and flash writes */
 export const IMAGE_NAME = /\.(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/;
 const COMPRESSION_SUFFIX = /\.(bz2|gz|xz|zst)$/;
 
 export interface ImageChoice {
   image: string;
-  bmap?: string;
   /** where the image came from, for the summary line */
   origin: string;
 }
