@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import { InputError, InterruptedError } from '../errors.js';
-import { listTargets, refusals, type TargetInfo } from '../flash/device.js';
-import { describeTarget, flashImage, formatBytes, planFlash, type FlashPlan, type FlashResult } from '../flash/flash.js';
+import { listDevices, refusals, type DeviceInfo } from '../flash/device.js';
+import { describeDevice, flashImage, formatBytes, planFlash, type FlashPlan, type FlashResult } from '../flash/flash.js';
 import { chooseImage, findBmapBeside } from '../report/images.js';
 import { byteProgress } from '../ui/progress.js';
 import { logLine, warnLine } from '../util/output.js';
@@ -23,7 +23,7 @@ export interface FlashOptions {
 
 export async function runFlash(options: FlashOptions): Promise<void> {
   if (options.list) {
-    printTargets(listTargets(), Boolean(options.json));
+    printDevices(listDevices(), Boolean(options.json));
     return;
   }
   if (!options.device) throw new InputError('name the device to write, e.g. `yoctoforge flash /dev/sdX` (`yoctoforge flash --list` shows candidates)');
@@ -36,10 +36,10 @@ export async function runFlash(options: FlashOptions): Promise<void> {
   const say = options.json ? (): void => undefined : logLine;
   describePlan(plan, choice.origin, say);
   enforceRefusals(plan, Boolean(options.force));
-  if (!options.yes) await confirm(plan.target);
+  if (!options.yes) await confirm(plan.device);
 
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => controller.abort(new InterruptedError(`interrupted by ${signal}: ${plan.target.path} is incomplete and has no partition table; flash it again`));
+  const onSignal = (signal: NodeJS.Signals): void => controller.abort(new InterruptedError(`interrupted by ${signal}: ${plan.device.path} is incomplete and has no partition table; flash it again`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const progress = options.json ? undefined : byteProgress();
@@ -65,30 +65,30 @@ function describePlan(plan: FlashPlan, origin: string, say: (line: string) => vo
   } else {
     say('Bmap: none, writing the whole image');
   }
-  say(`Target: ${describeTarget(plan.target)}`);
-  for (const p of plan.target.partitions) say(`  ${p.name}  ${formatBytes(p.size)}${p.mountpoints.length ? `  mounted on ${p.mountpoints.join(', ')}` : ''}`);
+  say(`Target: ${describeDevice(plan.device)}`);
+  for (const p of plan.device.partitions) say(`  ${p.name}  ${formatBytes(p.size)}${p.mountpoints.length ? `  mounted on ${p.mountpoints.join(', ')}` : ''}`);
 }
 
 function enforceRefusals(plan: FlashPlan, force: boolean): void {
   const hard = plan.refusals.filter((r) => !r.overridable);
   const soft = plan.refusals.filter((r) => r.overridable);
   if (hard.length > 0) {
-    throw new InputError(`refusing to write to ${plan.target.path}: ${hard[0]!.reason}`, [...hard.slice(1), ...soft].map((r) => `  also: ${r.reason}`));
+    throw new InputError(`refusing to write to ${plan.device.path}: ${hard[0]!.reason}`, [...hard.slice(1), ...soft].map((r) => `  also: ${r.reason}`));
   }
   if (soft.length > 0 && !force) {
-    throw new InputError(`refusing to write to ${plan.target.path}: ${soft[0]!.reason}; --force overrides`, soft.slice(1).map((r) => `  also: ${r.reason}`));
+    throw new InputError(`refusing to write to ${plan.device.path}: ${soft[0]!.reason}; --force overrides`, soft.slice(1).map((r) => `  also: ${r.reason}`));
   }
   for (const r of soft) warnLine(`writing anyway (--force): ${r.reason}`);
 }
 
-async function confirm(target: TargetInfo): Promise<void> {
+async function confirm(device: DeviceInfo): Promise<void> {
   if (!process.stdin.isTTY) {
-    throw new InputError(`no terminal to confirm erasing ${target.path}: pass --yes to write without asking`);
+    throw new InputError(`no terminal to confirm erasing ${device.path}: pass --yes to write without asking`);
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = await rl.question(`Erase everything on ${describeTarget(target)} and write the image? Type "yes": `);
-    if (answer.trim().toLowerCase() !== 'yes') throw new InputError(`not confirmed: ${target.path} was not touched`);
+    const answer = await rl.question(`Erase everything on ${describeDevice(device)} and write the image? Type "yes": `);
+    if (answer.trim().toLowerCase() !== 'yes') throw new InputError(`not confirmed: ${device.path} was not touched`);
   } finally {
     rl.close();
   }
@@ -102,27 +102,27 @@ function report(plan: FlashPlan, r: FlashResult, options: FlashOptions, say: (li
   if (r.partitionTableWarning) warnLine(r.partitionTableWarning);
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ device: plan.target.path, image: plan.image, bmap: plan.bmapFile ?? null, result: 'success', ...r }, null, 2)}\n`,
+      `${JSON.stringify({ device: plan.device.path, image: plan.image, bmap: plan.bmapFile ?? null, result: 'success', ...r }, null, 2)}\n`,
     );
     return;
   }
   say(
-    `Wrote ${formatBytes(r.bytesWritten)}${plan.bmap ? ` (mapped ranges of a ${formatBytes(r.imageSize)} image)` : ''} to ${plan.target.path} in ${r.writeSeconds.toFixed(1)} s, ${rate(r.bytesWritten, r.writeSeconds)} (${r.decompressor})`,
+    `Wrote ${formatBytes(r.bytesWritten)}${plan.bmap ? ` (mapped ranges of a ${formatBytes(r.imageSize)} image)` : ''} to ${plan.device.path} in ${r.writeSeconds.toFixed(1)} s, ${rate(r.bytesWritten, r.writeSeconds)} (${r.decompressor})`,
   );
   if (r.verified) {
     say(
-      `Verified ${formatBytes(r.bytesVerified ?? 0)} read back${r.bypassedPageCache ? ' bypassing the page cache' : ' (page cache not bypassable on this target)'}` +
+      `Verified ${formatBytes(r.bytesVerified ?? 0)} read back${r.bypassedPageCache ? ' bypassing the page cache' : ' (page cache not bypassable on this device)'}` +
         (r.bytesVerifiedDuringWrite ? `, ${formatBytes(r.bytesVerifiedDuringWrite)} of it while writing,` : '') +
         ` ${(r.verifySeconds ?? 0).toFixed(1)} s after the write`,
     );
   } else {
     say('Verification skipped (--no-verify)');
   }
-  say(`Done: ${plan.target.path} holds ${path.basename(plan.image)}`);
+  say(`Done: ${plan.device.path} holds ${path.basename(plan.image)}`);
 }
 
-function printTargets(targets: TargetInfo[], json: boolean): void {
-  const rows = targets.map((t) => {
+function printDevices(devices: DeviceInfo[], json: boolean): void {
+  const rows = devices.map((t) => {
     const why = refusals(t, 0);
     return { ...t, refused: why.filter((r) => !r.overridable).map((r) => r.reason), needsForce: why.filter((r) => r.overridable).map((r) => r.reason) };
   });

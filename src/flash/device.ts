@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-/** What we know of a flash target, from sysfs and the mount table (no udev needed). */
-export interface TargetInfo {
+/** What we know of a flash device (a block device, or a regular file with --force), from sysfs and the mount table (no udev needed). */
+export interface DeviceInfo {
   path: string;
   kind: 'disk' | 'partition' | 'file' | 'missing' | 'other';
   name?: string;
@@ -115,11 +115,11 @@ function holdersOf(dir: string): string[] {
   return out;
 }
 
-export function inspectTarget(target: string): TargetInfo {
-  const base: TargetInfo = { path: target, kind: 'missing', size: 0, inUse: [], system: false, partitions: [] };
+export function inspectDevice(device: string): DeviceInfo {
+  const base: DeviceInfo = { path: device, kind: 'missing', size: 0, inUse: [], system: false, partitions: [] };
   let st;
   try {
-    st = statSync(target);
+    st = statSync(device);
   } catch {
     return base;
   }
@@ -151,7 +151,7 @@ export function inspectTarget(target: string): TargetInfo {
     }
     return points;
   };
-  // A partition target is judged with its whole disk: writing it can break the disk's other users.
+  // A partition is judged with its whole disk: writing it can break the disk's other users.
   examine(diskDir, path.basename(diskDir));
   const partitions = childrenOf(diskDir).map((p) => {
     const dir = path.join(diskDir, p);
@@ -169,7 +169,7 @@ export function inspectTarget(target: string): TargetInfo {
     return undefined;
   })();
   return {
-    path: target,
+    path: device,
     kind: isPartition ? 'partition' : 'disk',
     name,
     size: Number(read(path.join(sysDir, 'size')) ?? 0) * 512,
@@ -183,8 +183,8 @@ export function inspectTarget(target: string): TargetInfo {
   };
 }
 
-/** Every reason not to write `imageSize` bytes to this target. */
-export function refusals(info: TargetInfo, imageSize: number): Refusal[] {
+/** Every reason not to write `imageSize` bytes to this device. */
+export function refusals(info: DeviceInfo, imageSize: number): Refusal[] {
   const out: Refusal[] = [];
   if (info.kind === 'missing') {
     // a typo under /dev must not become a file there
@@ -205,14 +205,14 @@ export function refusals(info: TargetInfo, imageSize: number): Refusal[] {
 }
 
 /** Block devices that could be flash targets, whole disks only. */
-export function listTargets(): TargetInfo[] {
-  const out: TargetInfo[] = [];
+export function listDevices(): DeviceInfo[] {
+  const out: DeviceInfo[] = [];
   for (const name of readdirSync('/sys/block').sort()) {
     if (/^(ram|zram|dm-|md|sr)/.test(name)) continue;
     if (name.startsWith('loop') && !read(path.join('/sys/block', name, 'loop', 'backing_file'))) continue;
     const node = `/dev/${name}`;
     try {
-      if (statSync(node).isBlockDevice()) out.push(inspectTarget(node));
+      if (statSync(node).isBlockDevice()) out.push(inspectDevice(node));
     } catch {
       // no node (no udev): skip
     }

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { InputError, OperationError, UserError } from '../errors.js';
 import { mappedBytes, readBmap, type Bmap } from './bmap.js';
 import { decompress, detectCompression, readMappedRanges, type Compression, type DecompressedStream } from './decompress.js';
-import { inspectTarget, refusals, type Refusal, type TargetInfo } from './device.js';
+import { inspectDevice, refusals, type Refusal, type DeviceInfo } from './device.js';
 import { openReadBack, type ReadBack } from './verify.js';
 import { writeImage, type WriteProgress } from './writer.js';
 
@@ -12,7 +12,7 @@ export interface FlashPlan {
   compression: Compression;
   bmapFile?: string;
   bmap?: Bmap;
-  target: TargetInfo;
+  device: DeviceInfo;
   /** the decompressed image's size when known before writing (from the bmap, or an uncompressed file) */
   imageSize?: number;
   /** what will be written: the mapped bytes with a bmap, the whole image otherwise */
@@ -21,7 +21,7 @@ export interface FlashPlan {
 }
 
 /**
- * Everything known before a byte is written: the image, its bmap, the target and what speaks
+ * Everything known before a byte is written: the image, its bmap, the device and what speaks
  * against it. Like bmaptool's copier it takes files; finding them is the caller's business.
  */
 export async function planFlash(opts: { image: string; device: string; bmap?: string }): Promise<FlashPlan> {
@@ -33,16 +33,16 @@ export async function planFlash(opts: { image: string; device: string; bmap?: st
     throw new InputError(`the bmap ${bmapFile} describes a ${bmap.imageSize}-byte image but ${opts.image} has ${fileSize} bytes: they do not belong together`);
   }
   const imageSize = bmap?.imageSize ?? (compression === 'none' ? fileSize : undefined);
-  const target = inspectTarget(opts.device);
+  const device = inspectDevice(opts.device);
   return {
     image: opts.image,
     compression,
     bmapFile,
     bmap,
-    target,
+    device,
     imageSize,
     bytesToWrite: bmap ? mappedBytes(bmap) : imageSize,
-    refusals: refusals(target, imageSize ?? 0),
+    refusals: refusals(device, imageSize ?? 0),
   };
 }
 
@@ -79,10 +79,10 @@ export async function flashImage(
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const started = performance.now();
-  // Opened on first use: a regular-file target exists only once the writer has created it.
+  // Opened on first use: a regular-file device exists only once the writer has created it.
   let readBack: Promise<ReadBack> | undefined;
   const readBackOf = (): Promise<ReadBack> =>
-    (readBack ??= openReadBack(plan.target.path, { reference: async () => (await openImage()).stream, onBytes: (n) => verifyProgress(n) }));
+    (readBack ??= openReadBack(plan.device.path, { reference: async () => (await openImage()).stream, onBytes: (n) => verifyProgress(n) }));
   let verifiedBytes = 0;
   let verifyTotal = 0;
   let lastVerifyReport = 0;
@@ -99,10 +99,10 @@ export async function flashImage(
     written = await writeImage({
       readBack: opts.verify ? async (range) => (await readBackOf()).check(range) : undefined,
       source: source.stream,
-      target: plan.target.path,
+      device: plan.device.path,
       bmap: plan.bmap,
-      isBlockDevice: plan.target.kind === 'disk' || plan.target.kind === 'partition',
-      targetSize: plan.target.size,
+      isBlockDevice: plan.device.kind === 'disk' || plan.device.kind === 'partition',
+      deviceSize: plan.device.size,
       onProgress: opts.onProgress,
     });
     // A decompressor that failed half way may still have closed its output cleanly.
@@ -122,7 +122,7 @@ export async function flashImage(
   }
   const writeSeconds = (performance.now() - started) / 1000;
   opts.signal?.throwIfAborted();
-  const partitionTableWarning = plan.target.kind === 'disk' ? await rereadPartitionTable(plan.target.path) : undefined;
+  const partitionTableWarning = plan.device.kind === 'disk' ? await rereadPartitionTable(plan.device.path) : undefined;
   const result: FlashResult = {
     bytesWritten: written.bytesWritten,
     imageSize: written.imageSize,
@@ -164,8 +164,8 @@ export async function rereadPartitionTable(device: string): Promise<string | und
   return `the kernel did not re-read the partition table of ${device} (${why}); unplug and replug the card before mounting it`;
 }
 
-/** For --list and the confirmation: describe a target in one line. */
-export function describeTarget(t: TargetInfo): string {
+/** For --list and the confirmation: describe a device in one line. */
+export function describeDevice(t: DeviceInfo): string {
   const parts = [t.path, formatBytes(t.size)];
   if (t.model) parts.push(t.model);
   if (t.transport) parts.push(t.transport);

@@ -22,7 +22,7 @@ function alignedBuffer(size: number): Buffer {
 export type ExpectedRange = WriteResult['expected'][number];
 
 /**
- * Reads ranges of the target back, bypassing the page cache (so a card that lost data cannot hide
+ * Reads ranges of the device back, bypassing the page cache (so a card that lost data cannot hide
  * behind cached pages), and compares each with the digest taken while writing. Used during the
  * write for ranges already flushed, and after it for the rest.
  */
@@ -34,7 +34,7 @@ export interface ReadBack {
 }
 
 export async function openReadBack(
-  target: string,
+  device: string,
   opts: {
     onBytes?: (bytes: number) => void;
     /** the image again from its start, to name the first bad byte of a range that differs */
@@ -44,10 +44,10 @@ export async function openReadBack(
   let handle: FileHandle;
   let bypassedPageCache = true;
   try {
-    handle = await open(target, constants.O_RDONLY | constants.O_DIRECT);
+    handle = await open(device, constants.O_RDONLY | constants.O_DIRECT);
   } catch {
     bypassedPageCache = false;
-    handle = await open(target, constants.O_RDONLY);
+    handle = await open(device, constants.O_RDONLY);
   }
   const buffer = alignedBuffer(READ_SIZE);
   let verified = 0;
@@ -60,11 +60,11 @@ export async function openReadBack(
       const alignedStart = Math.floor(pos / VERIFY_BLOCK) * VERIFY_BLOCK;
       const want = Math.min(READ_SIZE, Math.ceil((range.end - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
       const { bytesRead } = await handle.read(buffer, 0, want, alignedStart).catch((e: NodeJS.ErrnoException) => {
-        throw new OperationError(`reading ${target} back failed at offset ${alignedStart} (${e.code ?? e.message}): was the card removed?`);
+        throw new OperationError(`reading ${device} back failed at offset ${alignedStart} (${e.code ?? e.message}): was the card removed?`);
       });
       const from = pos - alignedStart;
       const to = Math.min(bytesRead, range.end - alignedStart);
-      if (to <= from) throw new OperationError(`${target} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
+      if (to <= from) throw new OperationError(`${device} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
       hash.update(buffer.subarray(from, to));
       pos = alignedStart + to;
       verified += to - from;
@@ -73,7 +73,7 @@ export async function openReadBack(
     if (hash.digest('hex') !== range.digest) {
       const offset = opts.reference ? await firstDifference(handle, range, await opts.reference()) : range.start;
       const where = opts.reference ? `at offset ${offset} (0x${offset.toString(16)})` : `in the range at offset ${range.start}`;
-      throw new OperationError(`verification failed: ${target} differs from the image ${where}; the card may be faulty or fake`);
+      throw new OperationError(`verification failed: ${device} differs from the image ${where}; the card may be faulty or fake`);
     }
   };
   return {
@@ -92,7 +92,7 @@ export async function openReadBack(
 }
 
 /**
- * The first byte of `range` where the target differs from the image. Only runs after a mismatch,
+ * The first byte of `range` where the device differs from the image. Only runs after a mismatch,
  * so the image is read (decompressed) a second time rather than keeping per-block checksums.
  */
 async function firstDifference(handle: FileHandle, range: { start: number; end: number }, image: AsyncIterable<Buffer | PositionedChunk>): Promise<number> {

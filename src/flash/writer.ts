@@ -54,7 +54,7 @@ interface Segment {
 }
 
 /**
- * Streams the decompressed image onto the target: only the bmap's mapped ranges when there is a
+ * Streams the decompressed image onto the device: only the bmap's mapped ranges when there is a
  * bmap, everything otherwise. Each range's checksum is checked as its data goes by, so a corrupt
  * image is caught before anything is called a success. Large writes at their offsets, a few in
  * flight while the decompressor keeps going, one fsync at the end.
@@ -65,11 +65,11 @@ export async function writeImage(opts: {
    * read sparsely: what lies between is unmapped and never read).
    */
   source: AsyncIterable<Buffer | PositionedChunk>;
-  target: string;
+  device: string;
   bmap?: Bmap;
   isBlockDevice: boolean;
-  /** the target's size, to clear a stale backup GPT in its last MiB */
-  targetSize?: number;
+  /** the device's size, to clear a stale backup GPT in its last MiB */
+  deviceSize?: number;
   onProgress?: (p: WriteProgress) => void;
   /** reads a written, durable range back and rejects when it differs (see verify.ts) */
   readBack?: (range: WriteResult['expected'][number]) => Promise<void>;
@@ -80,11 +80,11 @@ export async function writeImage(opts: {
   const flags = constants.O_WRONLY | (opts.isBlockDevice ? constants.O_EXCL : constants.O_CREAT | constants.O_TRUNC);
   let handle: FileHandle;
   try {
-    handle = await open(opts.target, flags, 0o644);
+    handle = await open(opts.device, flags, 0o644);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EBUSY') throw new OperationError(`${opts.target} is busy (mounted or opened exclusively by another program): unmount it first`);
-    throw new OperationError(`cannot open ${opts.target} for writing: ${code ?? (error as Error).message}`);
+    if (code === 'EBUSY') throw new OperationError(`${opts.device} is busy (mounted or opened exclusively by another program): unmount it first`);
+    throw new OperationError(`cannot open ${opts.device} for writing: ${code ?? (error as Error).message}`);
   }
   const segments: Segment[] = bmap ? bmap.ranges.map((r) => ({ ...r })) : [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
   const total = bmap ? bmap.ranges.reduce((n, r) => n + r.end - r.start, 0) : 0;
@@ -113,8 +113,8 @@ export async function writeImage(opts: {
   const fail = (error: unknown, at: number | undefined): never => {
     const code = (error as NodeJS.ErrnoException).code;
     const where = at === undefined ? 'while flushing written data' : `at offset ${at}`;
-    if (code === 'ENOSPC') throw new OperationError(`no space left on ${opts.target} ${where}: the target is smaller than the image`);
-    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new OperationError(`${opts.target} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`);
+    if (code === 'ENOSPC') throw new OperationError(`no space left on ${opts.device} ${where}: the device is smaller than the image`);
+    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new OperationError(`${opts.device} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`);
     throw error;
   };
   /** queues a write; waits only when too many are in flight */
@@ -199,7 +199,7 @@ export async function writeImage(opts: {
   };
 
   try {
-    await clearHeadAndTail(handle, opts.isBlockDevice ? opts.targetSize : undefined).catch((e: unknown) => fail(e, 0));
+    await clearHeadAndTail(handle, opts.isBlockDevice ? opts.deviceSize : undefined).catch((e: unknown) => fail(e, 0));
     for await (const item of opts.source) {
       let chunk: Buffer;
       if (Buffer.isBuffer(item)) {
@@ -258,9 +258,9 @@ export async function writeImage(opts: {
 }
 
 /** Zeroes the first MiB (and the last, where a stale backup GPT would live) before writing. */
-async function clearHeadAndTail(handle: FileHandle, targetSize: number | undefined): Promise<void> {
+async function clearHeadAndTail(handle: FileHandle, deviceSize: number | undefined): Promise<void> {
   const zeros = Buffer.alloc(HEAD_BYTES);
   await handle.write(zeros, 0, HEAD_BYTES, 0);
-  if (targetSize && targetSize >= 2 * HEAD_BYTES) await handle.write(zeros, 0, HEAD_BYTES, targetSize - HEAD_BYTES);
+  if (deviceSize && deviceSize >= 2 * HEAD_BYTES) await handle.write(zeros, 0, HEAD_BYTES, deviceSize - HEAD_BYTES);
   await handle.sync();
 }

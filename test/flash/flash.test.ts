@@ -311,7 +311,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     // as a desktop's automounter or a udev probe would on a real machine
     const holder = openSync(l.device, 'r');
     onTestFinished(() => closeSync(holder));
-    const written = await writeImage({ source: createReadStream(wic.image), target: l.device, bmap, isBlockDevice: true, targetSize: 64 * 1024 * 1024 });
+    const written = await writeImage({ source: createReadStream(wic.image), device: l.device, bmap, isBlockDevice: true, deviceSize: 64 * 1024 * 1024 });
     // the device's page cache still holds the good data; only the medium (the backing file) changes
     const victim = bmap.ranges.find((r) => r.start >= 1024 * 1024 && r.end - r.start > 16384)!;
     const badOffset = victim.start + 8192 + 100;
