@@ -2,10 +2,11 @@ import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import { InputError, InterruptedError } from '../errors.js';
 import { listDevices, refusals, type DeviceInfo } from '../flash/device.js';
-import { describeDevice, flashImage, formatBytes, planFlash, type FlashPlan, type FlashResult } from '../flash/flash.js';
+import { describeDevice, flashImage, planFlash, type FlashPlan, type FlashResult } from '../flash/flash.js';
 import { chooseImage, findBmapBeside } from '../report/images.js';
 import { byteProgress } from '../ui/progress.js';
 import { logLine, warnLine } from '../util/output.js';
+import { formatSize } from '../util/units.js';
 
 export interface FlashOptions {
   projectDir: string;
@@ -59,14 +60,14 @@ export async function runFlash(options: FlashOptions): Promise<void> {
 }
 
 function describePlan(plan: FlashPlan, origin: string, say: (line: string) => void): void {
-  say(`Image: ${plan.image} (${origin}; ${plan.compression === 'none' ? 'uncompressed' : plan.compression}${plan.imageSize ? `, ${formatBytes(plan.imageSize)}` : ''})`);
+  say(`Image: ${plan.image} (${origin}; ${plan.compression === 'none' ? 'uncompressed' : plan.compression}${plan.imageSize ? `, ${formatSize(plan.imageSize)}` : ''})`);
   if (plan.bmap) {
-    say(`Bmap: ${plan.bmapFile} (format ${plan.bmap.version}, ${formatBytes(plan.bytesToWrite ?? 0)} mapped of ${formatBytes(plan.bmap.imageSize)}, ${plan.bmap.checksumType})`);
+    say(`Bmap: ${plan.bmapFile} (format ${plan.bmap.version}, ${formatSize(plan.bytesToWrite ?? 0)} mapped of ${formatSize(plan.bmap.imageSize)}, ${plan.bmap.checksumType})`);
   } else {
     say('Bmap: none, writing the whole image');
   }
   say(`Target: ${describeDevice(plan.device)}`);
-  for (const p of plan.device.partitions) say(`  ${p.name}  ${formatBytes(p.size)}${p.mountpoints.length ? `  mounted on ${p.mountpoints.join(', ')}` : ''}`);
+  for (const p of plan.device.partitions) say(`  ${p.name}  ${formatSize(p.size)}${p.mountpoints.length ? `  mounted on ${p.mountpoints.join(', ')}` : ''}`);
 }
 
 function enforceRefusals(plan: FlashPlan, force: boolean): void {
@@ -95,7 +96,7 @@ async function confirm(device: DeviceInfo): Promise<void> {
 }
 
 function rate(bytes: number, seconds: number): string {
-  return `${(bytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(1)} MB/s`;
+  return `${formatSize(bytes / Math.max(seconds, 1e-3))}/s`;
 }
 
 function report(plan: FlashPlan, r: FlashResult, options: FlashOptions, say: (line: string) => void): void {
@@ -107,12 +108,12 @@ function report(plan: FlashPlan, r: FlashResult, options: FlashOptions, say: (li
     return;
   }
   say(
-    `Wrote ${formatBytes(r.bytesWritten)}${plan.bmap ? ` (mapped ranges of a ${formatBytes(r.imageSize)} image)` : ''} to ${plan.device.path} in ${r.writeSeconds.toFixed(1)} s, ${rate(r.bytesWritten, r.writeSeconds)} (${r.decompressor})`,
+    `Wrote ${formatSize(r.bytesWritten)}${plan.bmap ? ` (mapped ranges of a ${formatSize(r.imageSize)} image)` : ''} to ${plan.device.path} in ${r.writeSeconds.toFixed(1)} s, ${rate(r.bytesWritten, r.writeSeconds)} (${r.decompressor})`,
   );
   if (r.verified) {
     say(
-      `Verified ${formatBytes(r.bytesVerified ?? 0)} read back${r.bypassedPageCache ? ' bypassing the page cache' : ' (page cache not bypassable on this device)'}` +
-        (r.bytesVerifiedDuringWrite ? `, ${formatBytes(r.bytesVerifiedDuringWrite)} of it while writing,` : '') +
+      `Verified ${formatSize(r.bytesVerified ?? 0)} read back${r.bypassedPageCache ? ' bypassing the page cache' : ' (page cache not bypassable on this device)'}` +
+        (r.bytesVerifiedDuringWrite ? `, ${formatSize(r.bytesVerifiedDuringWrite)} of it while writing,` : '') +
         ` ${(r.verifySeconds ?? 0).toFixed(1)} s after the write`,
     );
   } else {
@@ -136,7 +137,7 @@ function printDevices(devices: DeviceInfo[], json: boolean): void {
   }
   const table = rows.map((t) => [
     t.path,
-    formatBytes(t.size),
+    formatSize(t.size),
     t.model ?? '-',
     t.transport ?? '-',
     t.removable ? 'yes' : 'no',

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { formatSize } from '../util/units.js';
 
 /** What we know of a flash device (a block device, or a regular file with --force), from sysfs and the mount table (no udev needed). */
 export interface DeviceInfo {
@@ -199,7 +200,7 @@ export function refusals(info: DeviceInfo, imageSize: number): Refusal[] {
   if (info.system) out.push({ reason: `${info.path} holds the running system's root or boot filesystem`, overridable: false });
   for (const use of info.inUse) out.push({ reason: `${use}: unmount it first`, overridable: false });
   if (info.kind === 'partition') out.push({ reason: `${info.path} is a partition, not a whole disk (the image has its own partition table)`, overridable: true });
-  if (info.size < imageSize) out.push({ reason: `${info.path} has ${(info.size / 1e9).toFixed(2)} GB, the image needs ${(imageSize / 1e9).toFixed(2)} GB`, overridable: false });
+  if (info.size < imageSize) out.push({ reason: `${info.path} has ${formatSize(info.size)}, the image needs ${formatSize(imageSize)}`, overridable: false });
   if (info.kind === 'disk' && !info.removable) out.push({ reason: `${info.path} is not a removable disk (${info.transport ?? 'unknown transport'})`, overridable: true });
   return out;
 }

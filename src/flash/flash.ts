@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { execa } from 'execa';
+import { formatSize } from '../util/units.js';
 import { InputError, OperationError, UserError } from '../errors.js';
 import { mappedBytes, readBmap, type Bmap } from './bmap.js';
 import { decompress, detectCompression, readMappedRanges, type Compression, type DecompressedStream } from './decompress.js';
@@ -166,16 +167,9 @@ export async function rereadPartitionTable(device: string): Promise<string | und
 
 /** For --list and the confirmation: describe a device in one line. */
 export function describeDevice(t: DeviceInfo): string {
-  const parts = [t.path, formatBytes(t.size)];
+  const parts = [t.path, formatSize(t.size)];
   if (t.model) parts.push(t.model);
   if (t.transport) parts.push(t.transport);
   if (t.kind === 'disk') parts.push(t.removable ? 'removable' : 'not removable');
   return parts.join(', ');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${bytes} B`;
 }

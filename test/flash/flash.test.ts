@@ -54,9 +54,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     // read back every MiB made durable, so this small image is verified mostly while it is written
     const r = runCli(['flash', l.device, '--image', image, '--force', '--yes'], { env: { ...process.env, YOCTOFORGE_PROGRESS_INTERVAL: '0', YOCTOFORGE_READ_BACK_EVERY_MIB: '1' } });
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/Bmap: .*\.wic\.bmap \(format 2\.0, [\d.]+ MB mapped of 50\.3 MB, sha256\)/);
-    expect(r.stdout).toMatch(/Wrote [\d.]+ MB \(mapped ranges of a 50\.3 MB image\) to \/dev\/loop\d+ in [\d.]+ s, [\d.]+ MB\/s \((lbzip2|pbzip2|bzip2)\)/);
-    expect(r.stdout).toMatch(/Verified [\d.]+ MB read back bypassing the page cache, [\d.]+ (kB|MB) of it while writing, [\d.]+ s after the write/);
+    expect(r.stdout).toMatch(/Bmap: .*\.wic\.bmap \(format 2\.0, [\d.]+ MiB mapped of 48\.0 MiB, sha256\)/);
+    expect(r.stdout).toMatch(/Wrote [\d.]+ MiB \(mapped ranges of a 48\.0 MiB image\) to \/dev\/loop\d+ in [\d.]+ s, [\d.]+ MiB\/s \((lbzip2|pbzip2|bzip2)\)/);
+    expect(r.stdout).toMatch(/Verified [\d.]+ MiB read back bypassing the page cache, [\d.]+ (KiB|MiB) of it while writing, [\d.]+ s after the write/);
     expect(r.stdout).toMatch(/Done: /);
     expect(r.stderr).toMatch(/writing anyway \(--force\): .* is not a removable disk \(loop\)/);
     expectMappedRangesEqual(l.device);
@@ -81,7 +81,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     const r = runCli(['flash', l.device, '--image', image, '--no-bmap', '--force', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Bmap: none, writing the whole image/);
-    expect(r.stdout).toMatch(/Verified 50\.3 MB read back/);
+    expect(r.stdout).toMatch(/Verified 48\.0 MiB read back/);
     expect(hashRange(l.device, 0, IMAGE_BYTES)).toBe(hashRange(wic.image, 0, IMAGE_BYTES));
   });
 
@@ -139,7 +139,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       const l = loop(16 * 1024 * 1024);
       const r = runCli(['flash', l.device, '--image', wic.image, '--yes', '--force']);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/has 0\.02 GB, the image needs 0\.05 GB/);
+      expect(r.stderr).toMatch(/has 16\.0 MiB, the image needs 48\.0 MiB/);
     });
 
     it('a character device, /dev/null', () => {
@@ -182,7 +182,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
         expect(readFileSync(path.join(mnt, 'etc', 'hostname'), 'utf8')).toBe('raspberrypi4-64\n');
         const list = runCli(['flash', '--list']);
         expect(list.code).toBe(0);
-        expect(list.stdout).toMatch(new RegExp(`^${l.device}\\s+67\\.1 MB\\s+loop \\(.*\\)\\s+loop\\s+no\\s+${path.basename(p2)}:${mnt}\\s+refused: ${path.basename(p2)} is mounted on ${mnt}`, 'm'));
+        expect(list.stdout).toMatch(new RegExp(`^${l.device}\\s+64\\.0 MiB\\s+loop \\(.*\\)\\s+loop\\s+no\\s+${path.basename(p2)}:${mnt}\\s+refused: ${path.basename(p2)} is mounted on ${mnt}`, 'm'));
       } finally {
         execFileSync('umount', [mnt]);
       }
@@ -357,7 +357,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       const out = path.join(dir, 'from-report.img');
       const r = runCli(['flash', out, '--force', '--yes'], { cwd: p });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Image: ${stamped} (report.json of target pi; bz2, 50.3 MB)`);
+      expect(r.stdout).toContain(`Image: ${stamped} (report.json of target pi; bz2, 48.0 MiB)`);
       expect(r.stdout).toMatch(/Bmap: .*rootfs-20261123000000\.wic\.bmap/);
     });
 
