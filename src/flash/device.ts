@@ -6,6 +6,8 @@ import { formatSize } from '../util/units.js';
 export interface DeviceInfo {
   path: string;
   kind: 'disk' | 'partition' | 'file' | 'missing' | 'other';
+  /** what the path stood for when inspected (major:minor of a device, dev:inode of a file) */
+  devno?: string;
   name?: string;
   size: number;
   model?: string;
@@ -124,7 +126,7 @@ export function inspectDevice(device: string): DeviceInfo {
   } catch {
     return base;
   }
-  if (st.isFile()) return { ...base, kind: 'file', size: st.size };
+  if (st.isFile()) return { ...base, kind: 'file', devno: `${st.dev}:${st.ino}`, size: st.size };
   if (!st.isBlockDevice()) return { ...base, kind: 'other' };
   const devno = majorMinor(st.rdev);
   const sysDir = realpathSync(path.join('/sys/dev/block', devno));
@@ -172,6 +174,7 @@ export function inspectDevice(device: string): DeviceInfo {
   return {
     path: device,
     kind: isPartition ? 'partition' : 'disk',
+    devno,
     name,
     size: Number(read(path.join(sysDir, 'size')) ?? 0) * 512,
     model: read(path.join(diskDir, 'device', 'model')) ?? (transport === 'loop' ? `loop (${read(path.join(diskDir, 'loop', 'backing_file')) ?? 'no backing file'})` : undefined),
@@ -198,7 +201,8 @@ export function refusals(info: DeviceInfo, imageSize: number): Refusal[] {
     return out;
   }
   if (info.system) out.push({ reason: `${info.path} holds the running system's root or boot filesystem`, overridable: false });
-  for (const use of info.inUse) out.push({ reason: `${use}: unmount it first`, overridable: false });
+  // the running system's disk is never a target: unmounting its root is no advice to give
+  for (const use of info.inUse) out.push({ reason: info.system ? use : `${use}: unmount it first`, overridable: false });
   if (info.kind === 'partition') out.push({ reason: `${info.path} is a partition, not a whole disk (the image has its own partition table)`, overridable: true });
   if (info.size < imageSize) out.push({ reason: `${info.path} has ${formatSize(info.size)}, the image needs ${formatSize(imageSize)}`, overridable: false });
   if (info.kind === 'disk' && !info.removable) out.push({ reason: `${info.path} is not a removable disk (${info.transport ?? 'unknown transport'})`, overridable: true });

@@ -1,8 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { OperationError } from '../errors.js';
+import { formatSize } from '../util/units.js';
 import type { Bmap } from './bmap.js';
+import type { PositionedChunk } from './decompress.js';
+import { BmapError, DeviceError, ImageError } from './errors.js';
 
 /** Small chunks (a decompressor's 64 KiB pipe reads) are gathered into writes of this size. */
 const WRITE_BUFFER = 8 * 1024 * 1024;
@@ -25,11 +27,6 @@ function readBackEvery(): number {
  */
 export const HEAD_BYTES = 1024 * 1024;
 
-export interface PositionedChunk {
-  at: number;
-  data: Buffer;
-}
-
 export interface WriteProgress {
   phase: 'write' | 'verify';
   /** bytes written (or verified) so far, and out of how many; total 0 when unknown */
@@ -42,7 +39,7 @@ export interface WriteResult {
   imageSize: number;
   bytesWritten: number;
   /** what verification compares against: per range (bmap) or the whole image */
-  expected: Array<{ start: number; end: number; algorithm: 'sha256' | 'sha1'; digest: string }>;
+  expected: Array<{ start: number; end: number; algorithm: string; digest: string }>;
   /** starts of the ranges already read back and found equal during the write */
   readBackDuringWrite: Set<number>;
 }
@@ -73,8 +70,12 @@ export async function writeImage(opts: {
   onProgress?: (p: WriteProgress) => void;
   /** reads a written, durable range back and rejects when it differs (see verify.ts) */
   readBack?: (range: WriteResult['expected'][number]) => Promise<void>;
+  /** check each mapped range against the bmap's checksum as it passes (off with --no-verify) */
+  checkRanges: boolean;
 }): Promise<WriteResult> {
   const { bmap } = opts;
+  // a bmap without checksums (before format 1.3, or `bmaptool create --no-checksum`): the
+  // read-back compares against digests of the decompressed stream
   const algorithm = bmap?.checksumType ?? 'sha256';
   // a regular file is truncated first: unmapped ranges must read as zeros, not as its old content
   const flags = constants.O_WRONLY | (opts.isBlockDevice ? constants.O_EXCL : constants.O_CREAT | constants.O_TRUNC);
@@ -83,10 +84,10 @@ export async function writeImage(opts: {
     handle = await open(opts.device, flags, 0o644);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EBUSY') throw new OperationError(`${opts.device} is busy (mounted or opened exclusively by another program): unmount it first`);
-    throw new OperationError(`cannot open ${opts.device} for writing: ${code ?? (error as Error).message}`);
+    if (code === 'EBUSY') throw new DeviceError(`${opts.device} is busy (mounted or opened exclusively by another program): unmount it first`);
+    throw new DeviceError(`cannot open ${opts.device} for writing: ${code ?? (error as Error).message}`);
   }
-  const segments: Segment[] = bmap ? bmap.ranges.map((r) => ({ ...r })) : [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
+  const segments: Segment[] = bmap ? bmap.ranges.map((r) => ({ start: r.start, end: r.end, checksum: opts.checkRanges ? r.checksum : undefined })) : [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
   const total = bmap ? bmap.ranges.reduce((n, r) => n + r.end - r.start, 0) : 0;
   const expected: WriteResult['expected'] = [];
 
@@ -113,8 +114,11 @@ export async function writeImage(opts: {
   const fail = (error: unknown, at: number | undefined): never => {
     const code = (error as NodeJS.ErrnoException).code;
     const where = at === undefined ? 'while flushing written data' : `at offset ${at}`;
-    if (code === 'ENOSPC') throw new OperationError(`no space left on ${opts.device} ${where}: the device is smaller than the image`);
-    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new OperationError(`${opts.device} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`);
+    if (code === 'ENOSPC') {
+      const size = bmap ? ` (${formatSize(bmap.imageSize)})` : '';
+      throw new DeviceError(`the image${size} is larger than ${opts.device}: no space left ${where}`, at);
+    }
+    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new DeviceError(`${opts.device} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`);
     throw error;
   };
   /** queues a write; waits only when too many are in flight */
@@ -171,8 +175,9 @@ export async function writeImage(opts: {
     const seg = segments[segIndex]!;
     const digest = segHash!.digest('hex');
     if (seg.checksum && digest !== seg.checksum) {
-      throw new OperationError(
-        `the image does not match its bmap: checksum mismatch in the range at offset ${seg.start} (bytes ${seg.start}-${seg.end - 1}); the download is corrupt or the bmap belongs to another image`,
+      throw new BmapError(
+        `the image does not match its bmap: checksum mismatch in the range at offset ${seg.start} (bytes ${seg.start}-${seg.end - 1}); the bmap belongs to another image, or the image was changed`,
+        seg.start,
       );
     }
     expected.push({ start: seg.start, end: seg.end, algorithm, digest });
@@ -199,13 +204,14 @@ export async function writeImage(opts: {
   };
 
   try {
-    await clearHeadAndTail(handle, opts.isBlockDevice ? opts.deviceSize : undefined).catch((e: unknown) => fail(e, 0));
+    // a regular file starts empty (O_TRUNC) and stays sparse: only a device has old data to clear
+    if (opts.isBlockDevice) await clearHeadAndTail(handle, opts.deviceSize).catch((e: unknown) => fail(e, 0));
     for await (const item of opts.source) {
       let chunk: Buffer;
       if (Buffer.isBuffer(item)) {
         chunk = item;
       } else {
-        if (item.at < offset) throw new Error(`positioned chunk at ${item.at} goes back from ${offset}`);
+        if (item.at < offset) throw new ImageError(`positioned chunk at ${item.at} goes back from ${offset}`);
         offset = item.at;
         chunk = item.data;
       }
@@ -226,7 +232,7 @@ export async function writeImage(opts: {
       }
       offset += chunk.length;
       if (opts.readBack && bmap && sinceDurable >= durableEvery) await handOverForReadBack();
-      if (bmap && offset > bmap.imageSize) throw new OperationError(`the image is larger than its bmap says (${bmap.imageSize} bytes): the bmap belongs to another image`);
+      if (bmap && offset > bmap.imageSize) throw new BmapError(`the image is larger than its bmap says (${bmap.imageSize} bytes): the bmap belongs to another image`, bmap.imageSize);
       const now = Date.now();
       if (opts.onProgress && now - lastReport > 200) {
         lastReport = now;
@@ -234,7 +240,7 @@ export async function writeImage(opts: {
       }
     }
     if (bmap && offset !== bmap.imageSize) {
-      throw new OperationError(`the image ended after ${offset} bytes but its bmap says ${bmap.imageSize}: the download is truncated or the bmap belongs to another image`);
+      throw new BmapError(`the image has ${offset} bytes but its bmap says ${bmap.imageSize}: the bmap belongs to another image, or the image is truncated`, offset);
     }
     if (!bmap) {
       segments[0]!.end = offset;

@@ -303,15 +303,15 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
   it('read-back verification bypasses the page cache: corruption of the medium after the write is found at its offset', async () => {
     const { writeImage } = await import('../../src/flash/writer.js');
     const { openReadBack } = await import('../../src/flash/verify.js');
-    const { readBmap } = await import('../../src/flash/bmap.js');
+    const { readBmap } = await import('../../src/flash/signature.js');
     const { createReadStream } = await import('node:fs');
     const l = loop(64 * 1024 * 1024);
-    const bmap = await readBmap(wic.bmap);
+    const { bmap } = await readBmap(wic.bmap);
     // Linux drops a block device's page cache on its last close; an open reader keeps it alive,
     // as a desktop's automounter or a udev probe would on a real machine
     const holder = openSync(l.device, 'r');
     onTestFinished(() => closeSync(holder));
-    const written = await writeImage({ source: createReadStream(wic.image), device: l.device, bmap, isBlockDevice: true, deviceSize: 64 * 1024 * 1024 });
+    const written = await writeImage({ source: createReadStream(wic.image), device: l.device, bmap, isBlockDevice: true, deviceSize: 64 * 1024 * 1024, checkRanges: true });
     // the device's page cache still holds the good data; only the medium (the backing file) changes
     const victim = bmap.ranges.find((r) => r.start >= 1024 * 1024 && r.end - r.start > 16384)!;
     const badOffset = victim.start + 8192 + 100;
@@ -320,7 +320,10 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     readSync(fd, original, 0, 9, badOffset);
     writeSync(fd, original.map((b) => b ^ 0xff), 0, 9, badOffset);
     closeSync(fd);
-    const reference = async (): Promise<AsyncIterable<Buffer>> => createReadStream(wic.image);
+    const reference = async (): Promise<{ chunks: AsyncIterable<Buffer>; stop: () => void }> => {
+      const chunks = createReadStream(wic.image);
+      return { chunks, stop: () => chunks.destroy() };
+    };
     const readBack = await openReadBack(l.device, { reference });
     onTestFinished(() => readBack.close());
     expect(readBack.bypassedPageCache).toBe(true);
