@@ -127,10 +127,12 @@ export function parseBmap(data: Buffer, file: string): Bmap {
 
   // 1.3 had SHA-1 under names with "sha1" in them; 1.4 is 2.0 released under the wrong number
   const modern = major >= 2 || minor >= 4;
-  const checksumType = modern ? (text(root.ChecksumType) ?? '').toLowerCase() : minor === 3 ? 'sha1' : undefined;
+  // before 1.3 the ranges may carry SHA-1 checksums but the file has none of its own
+  const legacyRangeSums = !modern && JSON.stringify(root.BlockMap ?? '').includes('"sha1"');
+  const checksumType = modern ? (text(root.ChecksumType) ?? '').toLowerCase() : minor === 3 || legacyRangeSums ? 'sha1' : undefined;
   if (checksumType !== undefined && !getHashes().includes(checksumType)) throw new BmapError(`${file}: checksum type "${checksumType}" is not supported`);
   const fileChecksum = modern ? text(root.BmapFileChecksum) : minor === 3 ? text(root.BmapFileSHA1) : undefined;
-  if (checksumType && fileChecksum === undefined) throw new BmapError(`${file}: bmap format ${version} carries its own checksum, and this one has none`);
+  if (checksumType && (modern || minor === 3) && fileChecksum === undefined) throw new BmapError(`${file}: bmap format ${version} carries its own checksum, and this one has none`);
   if (checksumType && fileChecksum) verifyFileChecksum(data, fileChecksum, checksumType, file);
 
   const attribute = modern ? 'chksum' : 'sha1';
