@@ -26,6 +26,16 @@ const TOOLS: Record<Codec, Array<{ command: string; args: string[] }>> = {
   gz: [],
 };
 
+/**
+ * The program GNU tar runs to decompress a compressed tar (`tar -I`; tar adds -d). tar finds
+ * gzip, bzip2 and xz by itself but not lz4, and not the parallel tools.
+ */
+export function tarProgram(codec: Codec): string {
+  const tool = codec === 'gz' ? { command: 'gzip', args: [] } : TOOLS[codec].find((t) => isOnPath(t.command));
+  if (!tool) throw new EnvironmentError(`a ${codec}-compressed tar needs ${TOOLS[codec][0]?.command ?? codec}, which is not installed`);
+  return [tool.command, ...tool.args.filter((a) => a !== '-dc' && a !== '-dcq' && a !== '-d')].join(' ');
+}
+
 export interface PositionedChunk {
   at: number;
   data: Buffer;
@@ -214,7 +224,8 @@ export async function openImage(file: string, format: ImageFormat): Promise<Imag
     return processSource(file, 'unzip', ['-p', '--', file, format.member!.replace(/[[\]*?\\]/g, '\\$&')], 'unzip');
   }
   if (format.archive === 'tar') {
-    return processSource(file, 'tar', ['-xO', '--no-wildcards', '-f', file, '--', format.member!], `tar${format.compression === 'none' ? '' : ` (${format.compression})`}`);
+    const program = format.compression === 'none' ? [] : ['-I', tarProgram(format.compression)];
+    return processSource(file, 'tar', ['-xO', ...program, '--no-wildcards', '-f', file, '--', format.member!], `tar${format.compression === 'none' ? '' : ` (${format.compression})`}`);
   }
   if (format.compression !== 'none') return await codecSource(file, format.compression);
   const stream = createReadStream(file, { highWaterMark: 4 * 1024 * 1024 });

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { EnvironmentError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
 import { formatSize } from '../util/units.js';
+import { tarProgram } from './decompress.js';
 import { ImageError } from './errors.js';
 
 export type Codec = 'bz2' | 'xz' | 'gz' | 'zst' | 'lz4' | 'lzo';
@@ -107,10 +108,11 @@ async function zipMembers(file: string): Promise<Member[]> {
   return members;
 }
 
-/** GNU tar lists a compressed tar itself, recognising the compression by content. */
-async function tarMembers(file: string): Promise<Member[]> {
+/** GNU tar lists the archive; a compressed one through the decompressor we would use. */
+async function tarMembers(file: string, codec?: Codec): Promise<Member[]> {
   await needTool('tar', `the tar archive ${file}`);
-  const r = await execa('tar', ['--numeric-owner', '-tvf', file], { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
+  const program = codec ? ['-I', tarProgram(codec)] : [];
+  const r = await execa('tar', ['--numeric-owner', ...program, '-tvf', file], { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
   if (r.exitCode !== 0) throw new ImageError(`the tar archive ${file} is damaged (${String(r.stderr).split('\n').filter(Boolean)[0]})`);
   const members: Member[] = [];
   for (const line of String(r.stdout).split('\n')) {
@@ -150,7 +152,7 @@ export async function detectFormat(
   const codec = codecOf(head);
   if (codec) {
     if (isTarHeader(await opts.peek(file, codec))) {
-      const member = chooseMember(file, `${codec} tar archive`, await tarMembers(file), opts.member);
+      const member = chooseMember(file, `${codec} tar archive`, await tarMembers(file, codec), opts.member);
       return { compression: codec, archive: 'tar', member: member.name, recordedLength: member.size, label: `tar.${codec}, ${member.name}` };
     }
     if (opts.member !== undefined) throw new ImageError(`--member ${opts.member}: the image ${file} is ${codec}, not an archive`);
