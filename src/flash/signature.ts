@@ -24,6 +24,8 @@ async function gpgVerify(args: string[], file: string): Promise<{ signer: string
     reject: false,
     encoding: 'buffer',
     stdin: 'ignore',
+    // the signed text byte for byte: the bmap's own checksum covers its last newline
+    stripFinalNewline: false,
   });
   const status = Buffer.from(r.stderr as Uint8Array).toString('utf8');
   if (/^\[GNUPG:\] (NO_PUBKEY|ERRSIG) /m.test(status)) {
