@@ -76,7 +76,7 @@ describe.skipIf(!hasBmaptool)('flash writes what bmaptool writes', () => {
           expectSameFile(ours, image);
         }
         if (file !== image) rmSync(file);
-      });
+      }, 300_000);
     });
   }
 });
