@@ -196,3 +196,52 @@ describe('output contracts', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'failure', exitCode: 2, reason: expect.stringMatching(/does not exist/) });
   });
 });
+
+describe('the confirmation prompt (on a terminal made by script(1))', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  /** runs flash on a pseudo-terminal; `answer` runs once the prompt is up and returns the keys to type */
+  const onTerminal = async (args: string[], answer: () => string): Promise<{ code: number; output: string }> => {
+    const { spawn } = await import('node:child_process');
+    const command = ['node', runCliPath(), 'flash', ...args].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qec', `${command}; echo EXIT=$?`, '/dev/null'], { env: { ...process.env, CI: '' } });
+    let output = '';
+    let answered = false;
+    return await new Promise((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (!answered && output.includes('Type "yes"')) {
+          answered = true;
+          child.stdin.write(answer());
+        }
+      });
+      child.on('close', () => resolve({ code: Number(/EXIT=(\d+)/.exec(output)?.[1] ?? -1), output }));
+    });
+  };
+  const runCliPath = (): string => path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'cli', 'main.js');
+
+  it.skipIf(!hasScript)('Ctrl-D is a clean refusal (exit 7), nothing created', async () => {
+    const image = path.join(dir, 'prompt.img');
+    makeSparseImage(image, 64 * 1024);
+    rmSync(out, { force: true });
+    const r = await onTerminal([out, '--image', image, '--force'], () => '\x04');
+    expect(r.code, r.output).toBe(7);
+    expect(r.output).toMatch(/not confirmed: .* was not touched/);
+    expect(r.output).not.toMatch(/bug in yoctoforge/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it.skipIf(!hasScript)('a device replaced while the prompt waits is not written (checked again after "yes")', async () => {
+    const image = path.join(dir, 'prompt2.img');
+    makeSparseImage(image, 64 * 1024);
+    writeFileSync(out, Buffer.alloc(4096, 7));
+    const r = await onTerminal([out, '--image', image, '--force'], () => {
+      // another file now stands behind the path
+      rmSync(out);
+      writeFileSync(out, Buffer.alloc(8192, 8));
+      return 'yes\r';
+    });
+    expect(r.code, r.output).toBe(7);
+    expect(r.output).toMatch(/changed while waiting for the confirmation/);
+    expect(readFileSync(out).equals(Buffer.alloc(8192, 8))).toBe(true);
+  });
+});
