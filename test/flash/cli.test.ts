@@ -104,6 +104,23 @@ describe('what is not an image, or not the image its bmap describes', () => {
 });
 
 describe('the built-in decoders detect corruption as the tools do', () => {
+  it.each([
+    ['bz2', 'bzip2'],
+    ['xz', 'xz'],
+  ])('a .%s with one flipped byte fails with the library decoder (exit 4)', (suffix, tool) => {
+    const image = path.join(dir, `lib-${suffix}.img`);
+    writeFileSync(image, randomBytes(300_000));
+    execFileSync(tool, ['-kf', image]);
+    const data = readFileSync(`${image}.${suffix}`);
+    const middle = Math.floor(data.length / 2);
+    data[middle] = data[middle]! ^ 0x01;
+    writeFileSync(`${image}.${suffix}`, data);
+    const r = flash(['--image', `${image}.${suffix}`, '--no-bmap'], { ...process.env, YOCTOFORGE_DECOMPRESSOR: 'library' });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/is corrupt or truncated \((unbzip2-stream|xz-decompress): /);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('a .zst with one flipped byte fails with the library decoder (exit 4)', () => {
     const image = path.join(dir, 'z.img');
     writeFileSync(image, randomBytes(300_000));
