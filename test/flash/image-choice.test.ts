@@ -29,7 +29,7 @@ const file = (p: string, ageSeconds = 0): string => {
 
 describe('image choice', () => {
   it('knows the image names a build deploys', () => {
-    for (const name of ['a.wic', 'a.wic.bz2', 'a.rootfs.img.xz', 'a.sdimg.zst', 'a.wic.gz']) expect(IMAGE_NAME.test(name), name).toBe(true);
+    for (const name of ['a.wic', 'a.wic.bz2', 'a.rootfs.img.xz', 'a.sdimg.zst', 'a.wic.gz', 'a.wic.lz4', 'a.wic.zip']) expect(IMAGE_NAME.test(name), name).toBe(true);
     for (const name of ['a.wic.bmap', 'a.manifest', 'a.tar.bz2']) expect(IMAGE_NAME.test(name), name).toBe(false);
   });
 
