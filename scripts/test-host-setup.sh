@@ -10,7 +10,7 @@ packages=(
   git ca-certificates
   docker.io debootstrap podman catatonit
   util-linux fdisk dosfstools mtools e2fsprogs bmap-tools
-  bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip
+  bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip lz4 lzop zip unzip tar gnupg
   kas chromium fonts-dejavu-core
 )
 missing=()

@@ -6,6 +6,14 @@ export const ExitCode = {
   failed: 1,
   badInput: 2,
   environment: 3,
+  /** flash: the image is corrupt, truncated, of an unknown format or not a disk image */
+  badImage: 4,
+  /** flash: the bmap is malformed, fails its own checksum or signature, or belongs to another image */
+  badBmap: 5,
+  /** flash: the device failed a write or a read-back, or is too small */
+  deviceFault: 6,
+  /** flash: the device is refused (in use, the system disk, not confirmed, missing --force) */
+  refused: 7,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

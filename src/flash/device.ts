@@ -1,10 +1,13 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { formatSize } from '../util/units.js';
 
-/** What we know of a flash target, from sysfs and the mount table (no udev needed). */
-export interface TargetInfo {
+/** What we know of a flash device (a block device, or a regular file with --force), from sysfs and the mount table (no udev needed). */
+export interface DeviceInfo {
   path: string;
   kind: 'disk' | 'partition' | 'file' | 'missing' | 'other';
+  /** what the path stood for when inspected (major:minor of a device, dev:inode of a file) */
+  devno?: string;
   name?: string;
   size: number;
   model?: string;
@@ -115,15 +118,15 @@ function holdersOf(dir: string): string[] {
   return out;
 }
 
-export function inspectTarget(target: string): TargetInfo {
-  const base: TargetInfo = { path: target, kind: 'missing', size: 0, inUse: [], system: false, partitions: [] };
+export function inspectDevice(device: string): DeviceInfo {
+  const base: DeviceInfo = { path: device, kind: 'missing', size: 0, inUse: [], system: false, partitions: [] };
   let st;
   try {
-    st = statSync(target);
+    st = statSync(device);
   } catch {
     return base;
   }
-  if (st.isFile()) return { ...base, kind: 'file', size: st.size };
+  if (st.isFile()) return { ...base, kind: 'file', devno: `${st.dev}:${st.ino}`, size: st.size };
   if (!st.isBlockDevice()) return { ...base, kind: 'other' };
   const devno = majorMinor(st.rdev);
   const sysDir = realpathSync(path.join('/sys/dev/block', devno));
@@ -151,7 +154,7 @@ export function inspectTarget(target: string): TargetInfo {
     }
     return points;
   };
-  // A partition target is judged with its whole disk: writing it can break the disk's other users.
+  // A partition is judged with its whole disk: writing it can break the disk's other users.
   examine(diskDir, path.basename(diskDir));
   const partitions = childrenOf(diskDir).map((p) => {
     const dir = path.join(diskDir, p);
@@ -169,8 +172,9 @@ export function inspectTarget(target: string): TargetInfo {
     return undefined;
   })();
   return {
-    path: target,
+    path: device,
     kind: isPartition ? 'partition' : 'disk',
+    devno,
     name,
     size: Number(read(path.join(sysDir, 'size')) ?? 0) * 512,
     model: read(path.join(diskDir, 'device', 'model')) ?? (transport === 'loop' ? `loop (${read(path.join(diskDir, 'loop', 'backing_file')) ?? 'no backing file'})` : undefined),
@@ -183,8 +187,8 @@ export function inspectTarget(target: string): TargetInfo {
   };
 }
 
-/** Every reason not to write `imageSize` bytes to this target. */
-export function refusals(info: TargetInfo, imageSize: number): Refusal[] {
+/** Every reason not to write `imageSize` bytes to this device. */
+export function refusals(info: DeviceInfo, imageSize: number): Refusal[] {
   const out: Refusal[] = [];
   if (info.kind === 'missing') {
     // a typo under /dev must not become a file there
@@ -197,22 +201,23 @@ export function refusals(info: TargetInfo, imageSize: number): Refusal[] {
     return out;
   }
   if (info.system) out.push({ reason: `${info.path} holds the running system's root or boot filesystem`, overridable: false });
-  for (const use of info.inUse) out.push({ reason: `${use}: unmount it first`, overridable: false });
+  // the running system's disk is never a target: unmounting its root is no advice to give
+  for (const use of info.inUse) out.push({ reason: info.system ? use : `${use}: unmount it first`, overridable: false });
   if (info.kind === 'partition') out.push({ reason: `${info.path} is a partition, not a whole disk (the image has its own partition table)`, overridable: true });
-  if (info.size < imageSize) out.push({ reason: `${info.path} has ${(info.size / 1e9).toFixed(2)} GB, the image needs ${(imageSize / 1e9).toFixed(2)} GB`, overridable: false });
+  if (info.size < imageSize) out.push({ reason: `${info.path} has ${formatSize(info.size)}, the image needs ${formatSize(imageSize)}`, overridable: false });
   if (info.kind === 'disk' && !info.removable) out.push({ reason: `${info.path} is not a removable disk (${info.transport ?? 'unknown transport'})`, overridable: true });
   return out;
 }
 
 /** Block devices that could be flash targets, whole disks only. */
-export function listTargets(): TargetInfo[] {
-  const out: TargetInfo[] = [];
+export function listDevices(): DeviceInfo[] {
+  const out: DeviceInfo[] = [];
   for (const name of readdirSync('/sys/block').sort()) {
     if (/^(ram|zram|dm-|md|sr)/.test(name)) continue;
     if (name.startsWith('loop') && !read(path.join('/sys/block', name, 'loop', 'backing_file'))) continue;
     const node = `/dev/${name}`;
     try {
-      if (statSync(node).isBlockDevice()) out.push(inspectTarget(node));
+      if (statSync(node).isBlockDevice()) out.push(inspectDevice(node));
     } catch {
       // no node (no udev): skip
     }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { OperationError } from '../errors.js';
-import type { PositionedChunk, WriteResult } from './writer.js';
+import type { PositionedChunk } from './decompress.js';
+import { DeviceError } from './errors.js';
+import type { WriteResult } from './writer.js';
 
 /** O_DIRECT reads start and end on multiples of this (every logical block size divides it). */
 const VERIFY_BLOCK = 4096;
@@ -22,7 +23,7 @@ function alignedBuffer(size: number): Buffer {
 export type ExpectedRange = WriteResult['expected'][number];
 
 /**
- * Reads ranges of the target back, bypassing the page cache (so a card that lost data cannot hide
+ * Reads ranges of the device back, bypassing the page cache (so a card that lost data cannot hide
  * behind cached pages), and compares each with the digest taken while writing. Used during the
  * write for ranges already flushed, and after it for the rest.
  */
@@ -34,20 +35,20 @@ export interface ReadBack {
 }
 
 export async function openReadBack(
-  target: string,
+  device: string,
   opts: {
     onBytes?: (bytes: number) => void;
     /** the image again from its start, to name the first bad byte of a range that differs */
-    reference?: () => Promise<AsyncIterable<Buffer | PositionedChunk>>;
+    reference?: () => Promise<{ chunks: AsyncIterable<Buffer | PositionedChunk>; stop: () => void }>;
   } = {},
 ): Promise<ReadBack> {
   let handle: FileHandle;
   let bypassedPageCache = true;
   try {
-    handle = await open(target, constants.O_RDONLY | constants.O_DIRECT);
+    handle = await open(device, constants.O_RDONLY | constants.O_DIRECT);
   } catch {
     bypassedPageCache = false;
-    handle = await open(target, constants.O_RDONLY);
+    handle = await open(device, constants.O_RDONLY);
   }
   const buffer = alignedBuffer(READ_SIZE);
   let verified = 0;
@@ -60,20 +61,28 @@ export async function openReadBack(
       const alignedStart = Math.floor(pos / VERIFY_BLOCK) * VERIFY_BLOCK;
       const want = Math.min(READ_SIZE, Math.ceil((range.end - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
       const { bytesRead } = await handle.read(buffer, 0, want, alignedStart).catch((e: NodeJS.ErrnoException) => {
-        throw new OperationError(`reading ${target} back failed at offset ${alignedStart} (${e.code ?? e.message}): was the card removed?`);
+        throw new DeviceError(`reading ${device} back failed at offset ${alignedStart} (${e.code ?? e.message}): was the card removed?`);
       });
       const from = pos - alignedStart;
       const to = Math.min(bytesRead, range.end - alignedStart);
-      if (to <= from) throw new OperationError(`${target} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
+      if (to <= from) throw new DeviceError(`${device} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
       hash.update(buffer.subarray(from, to));
       pos = alignedStart + to;
       verified += to - from;
       opts.onBytes?.(to - from);
     }
     if (hash.digest('hex') !== range.digest) {
-      const offset = opts.reference ? await firstDifference(handle, range, await opts.reference()) : range.start;
+      let offset = range.start;
+      if (opts.reference) {
+        const image = await opts.reference();
+        try {
+          offset = await firstDifference(handle, range, image.chunks);
+        } finally {
+          image.stop();
+        }
+      }
       const where = opts.reference ? `at offset ${offset} (0x${offset.toString(16)})` : `in the range at offset ${range.start}`;
-      throw new OperationError(`verification failed: ${target} differs from the image ${where}; the card may be faulty or fake`);
+      throw new DeviceError(`verification failed: ${device} differs from the image ${where}; the card may be faulty or fake`, offset);
     }
   };
   return {
@@ -92,7 +101,7 @@ export async function openReadBack(
 }
 
 /**
- * The first byte of `range` where the target differs from the image. Only runs after a mismatch,
+ * The first byte of `range` where the device differs from the image. Only runs after a mismatch,
  * so the image is read (decompressed) a second time rather than keeping per-block checksums.
  */
 async function firstDifference(handle: FileHandle, range: { start: number; end: number }, image: AsyncIterable<Buffer | PositionedChunk>): Promise<number> {

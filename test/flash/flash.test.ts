@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync, copyFileSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { attachLoop, bmapRanges, compress, FAT_START, hashRange, IMAGE_BYTES, loopUnavailable, makeWicImage, partitionNode, ROOT_START, SECTOR, type LoopDevice, type WicImage } from '../helpers/disk-fixtures.js';
@@ -54,9 +55,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     // read back every MiB made durable, so this small image is verified mostly while it is written
     const r = runCli(['flash', l.device, '--image', image, '--force', '--yes'], { env: { ...process.env, YOCTOFORGE_PROGRESS_INTERVAL: '0', YOCTOFORGE_READ_BACK_EVERY_MIB: '1' } });
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/Bmap: .*\.wic\.bmap \(format 2\.0, [\d.]+ MB mapped of 50\.3 MB, sha256\)/);
-    expect(r.stdout).toMatch(/Wrote [\d.]+ MB \(mapped ranges of a 50\.3 MB image\) to \/dev\/loop\d+ in [\d.]+ s, [\d.]+ MB\/s \((lbzip2|pbzip2|bzip2)\)/);
-    expect(r.stdout).toMatch(/Verified [\d.]+ MB read back bypassing the page cache, [\d.]+ (kB|MB) of it while writing, [\d.]+ s after the write/);
+    expect(r.stdout).toMatch(/Bmap: .*\.wic\.bmap \(format 2\.0, [\d.]+ MiB mapped of 48\.0 MiB, sha256\)/);
+    expect(r.stdout).toMatch(/Wrote [\d.]+ MiB \(mapped ranges of a 48\.0 MiB image\) to \/dev\/loop\d+ in [\d.]+ s, [\d.]+ MiB\/s \((lbzip2|pbzip2|bzip2)\)/);
+    expect(r.stdout).toMatch(/Verified [\d.]+ MiB read back bypassing the page cache, [\d.]+ (KiB|MiB) of it while writing, [\d.]+ s after the write/);
     expect(r.stdout).toMatch(/Done: /);
     expect(r.stderr).toMatch(/writing anyway \(--force\): .* is not a removable disk \(loop\)/);
     expectMappedRangesEqual(l.device);
@@ -81,7 +82,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     const r = runCli(['flash', l.device, '--image', image, '--no-bmap', '--force', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Bmap: none, writing the whole image/);
-    expect(r.stdout).toMatch(/Verified 50\.3 MB read back/);
+    expect(r.stdout).toMatch(/Verified 48\.0 MiB read back/);
     expect(hashRange(l.device, 0, IMAGE_BYTES)).toBe(hashRange(wic.image, 0, IMAGE_BYTES));
   });
 
@@ -109,6 +110,17 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     expect(hashRange(out, 0, IMAGE_BYTES)).toBe(hashRange(wic.image, 0, IMAGE_BYTES));
   });
 
+  it('a small xz image (its decompressor ends before the writer reads) is written whole to a disk', () => {
+    const image = path.join(dir, 'small.img');
+    writeFileSync(image, randomBytes(131072));
+    execFileSync('xz', ['-kf', image]);
+    const l = loop(4 * 1024 * 1024);
+    const r = runCli(['flash', l.device, '--image', `${image}.xz`, '--no-bmap', '--force', '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'success', bytesWritten: 131072 });
+    expect(hashRange(l.device, 0, 131072)).toBe(hashRange(image, 0, 131072));
+  });
+
   it('prints periodic plain progress lines with MB/s and ETA when not on a TTY', () => {
     const image = compress(wic.image, 'xz-single');
     const out = path.join(dir, 'progress.img');
@@ -122,7 +134,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       const file = path.join(dir, 'precious.txt');
       writeFileSync(file, 'keep me');
       const r = runCli(['flash', file, '--image', wic.image, '--yes']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(7);
       expect(r.stderr).toMatch(/^yoctoforge: error: refusing to write to .*precious\.txt: .* is a regular file, not a block device \(--force writes the image into it\); --force overrides$/m);
       expect(readFileSync(file, 'utf8')).toBe('keep me');
     });
@@ -130,7 +142,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     it('a non-removable disk without --force', () => {
       const l = loop(64 * 1024 * 1024);
       const r = runCli(['flash', l.device, '--image', wic.image, '--yes']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(7);
       expect(r.stderr).toMatch(/refusing to write to \/dev\/loop\d+: \/dev\/loop\d+ is not a removable disk \(loop\); --force overrides/);
       expect(readFileSync(l.backing).subarray(0, 16)).toEqual(Buffer.alloc(16, 0xa5));
     });
@@ -138,20 +150,20 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     it('a device smaller than the image, even with --force', () => {
       const l = loop(16 * 1024 * 1024);
       const r = runCli(['flash', l.device, '--image', wic.image, '--yes', '--force']);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/has 0\.02 GB, the image needs 0\.05 GB/);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toMatch(/has 16\.0 MiB, the image needs 48\.0 MiB/);
     });
 
     it('a character device, /dev/null', () => {
       const r = runCli(['flash', '/dev/null', '--image', wic.image, '--yes', '--force']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(7);
       expect(r.stderr).toMatch(/\/dev\/null is neither a block device nor a regular file/);
     });
 
     it('no terminal and no --yes', () => {
       const l = loop(64 * 1024 * 1024);
       const r = runCli(['flash', l.device, '--image', wic.image, '--force']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(7);
       expect(r.stderr).toMatch(/no terminal to confirm erasing \/dev\/loop\d+: pass --yes/);
     });
 
@@ -162,7 +174,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       execFileSync('blockdev', ['--rereadpt', l.device]);
       const p1 = partitionNode(dir, l.device, 1);
       let r = runCli(['flash', p1, '--image', wic.image, '--yes']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(7);
       // too small as well; every reason is listed
       expect(r.stderr).toMatch(/^ {4}also: .*loop\d+p1 is a partition, not a whole disk \(the image has its own partition table\)$/m);
 
@@ -174,7 +186,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       try {
         const before = hashRange(l.device, 0, IMAGE_BYTES);
         r = runCli(['flash', l.device, '--image', wic.image, '--yes', '--force']);
-        expect(r.code).toBe(2);
+        expect(r.code).toBe(7);
         expect(r.stderr).toMatch(new RegExp(`refusing to write to ${l.device}: ${path.basename(p2)} is mounted on ${mnt}: unmount it first`));
         expect(hashRange(l.device, 0, IMAGE_BYTES)).toBe(before);
         // still mounted, its files intact
@@ -182,7 +194,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
         expect(readFileSync(path.join(mnt, 'etc', 'hostname'), 'utf8')).toBe('raspberrypi4-64\n');
         const list = runCli(['flash', '--list']);
         expect(list.code).toBe(0);
-        expect(list.stdout).toMatch(new RegExp(`^${l.device}\\s+67\\.1 MB\\s+loop \\(.*\\)\\s+loop\\s+no\\s+${path.basename(p2)}:${mnt}\\s+refused: ${path.basename(p2)} is mounted on ${mnt}`, 'm'));
+        expect(list.stdout).toMatch(new RegExp(`^${l.device}\\s+64\\.0 MiB\\s+loop \\(.*\\)\\s+loop\\s+no\\s+${path.basename(p2)}:${mnt}\\s+refused: ${path.basename(p2)} is mounted on ${mnt}`, 'm'));
       } finally {
         execFileSync('umount', [mnt]);
       }
@@ -207,7 +219,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       copyFileSync(image, truncated);
       truncateSync(truncated, Math.floor(readFileSync(image).length / 2));
       const r = runCli(['flash', path.join(dir, 'out-trunc.img'), '--image', truncated, '--bmap', wic.bmap, '--force', '--yes']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/^yoctoforge: error: the image .*truncated\.wic\.bz2 is corrupt or truncated \(\w*bzip2: .*\)$/m);
       expect(r.stdout).not.toMatch(/Done/);
     });
@@ -218,7 +230,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       copyFileSync(image, truncated);
       truncateSync(truncated, Math.floor(readFileSync(image).length / 2));
       const r = runCli(['flash', path.join(dir, 'out-trunc-gz.img'), '--image', truncated, '--force', '--yes']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/is corrupt or truncated/);
       expect(r.stdout).not.toMatch(/Done/);
     });
@@ -230,7 +242,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       writeFileSync(bad, text.replace(second[1]!, second[1]!.replace(/^./, (c) => (c === '0' ? '1' : '0'))));
       const range = bmapRanges(text)[1]!;
       const r = runCli(['flash', path.join(dir, 'out-badbmap.img'), '--image', wic.image, '--bmap', bad, '--force', '--yes']);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(5);
       expect(r.stderr).toContain(`yoctoforge: error: the image does not match its bmap: checksum mismatch in the range at offset ${range.start}`);
     });
 
@@ -238,7 +250,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       const bad = path.join(dir, 'size.bmap');
       writeFileSync(bad, readFileSync(wic.bmap, 'utf8').replace(/<ImageSize>\s*\d+\s*<\/ImageSize>/, `<ImageSize> ${IMAGE_BYTES + 4096} </ImageSize>`).replace(/<BlocksCount>\s*\d+/, `<BlocksCount> ${IMAGE_BYTES / 4096 + 1}`));
       const r = runCli(['flash', path.join(dir, 'out-size.img'), '--image', wic.image, '--bmap', bad, '--force', '--yes']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(5);
       expect(r.stderr).toMatch(/describes a 50335744-byte image but .* has 50331648 bytes: they do not belong together/);
     });
 
@@ -252,7 +264,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
         const device = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
         try {
           const r = runCli(['flash', device, '--image', wic.image, '--force', '--yes']);
-          expect(r.code).toBe(1);
+          expect(r.code).toBe(6);
           expect(r.stderr).toMatch(new RegExp(`^yoctoforge: error: ${device} stopped accepting data .*\\(EIO\\): was the card removed or is it faulty\\?$`, 'm'));
           expect(r.stdout).not.toMatch(/Done/);
         } finally {
@@ -263,12 +275,17 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       }
     });
 
-    it('a compressed image without a bmap that is larger than the device: ENOSPC', () => {
+    it('a compressed image without a bmap that is larger than the device: said so, by size where the format records it', () => {
       const image = compress(wic.image, 'zstd');
       const l = loop(32 * 1024 * 1024);
       const r = runCli(['flash', l.device, '--image', image, '--no-bmap', '--force', '--yes']);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/no space left on \/dev\/loop\d+ at offset \d+: the target is smaller than the image/);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toMatch(/^yoctoforge: error: the image is larger than \/dev\/loop\d+: no space left at offset \d+$/m);
+      // xz records the image's length: refused before writing, with both sizes, not "xz: killed by SIGPIPE"
+      const xz = compress(wic.image, 'xz-multi');
+      const refused = runCli(['flash', l.device, '--image', xz, '--no-bmap', '--force', '--yes']);
+      expect(refused.code).toBe(7);
+      expect(refused.stderr).toMatch(/has 32\.0 MiB, the image needs 48\.0 MiB/);
     });
 
     it('SIGTERM mid-write exits 130 and leaves no partition table behind', async () => {
@@ -303,15 +320,15 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
   it('read-back verification bypasses the page cache: corruption of the medium after the write is found at its offset', async () => {
     const { writeImage } = await import('../../src/flash/writer.js');
     const { openReadBack } = await import('../../src/flash/verify.js');
-    const { readBmap } = await import('../../src/flash/bmap.js');
+    const { readBmap } = await import('../../src/flash/signature.js');
     const { createReadStream } = await import('node:fs');
     const l = loop(64 * 1024 * 1024);
-    const bmap = await readBmap(wic.bmap);
+    const { bmap } = await readBmap(wic.bmap);
     // Linux drops a block device's page cache on its last close; an open reader keeps it alive,
     // as a desktop's automounter or a udev probe would on a real machine
     const holder = openSync(l.device, 'r');
     onTestFinished(() => closeSync(holder));
-    const written = await writeImage({ source: createReadStream(wic.image), target: l.device, bmap, isBlockDevice: true, targetSize: 64 * 1024 * 1024 });
+    const written = await writeImage({ source: createReadStream(wic.image), device: l.device, bmap, isBlockDevice: true, deviceSize: 64 * 1024 * 1024, checkRanges: true });
     // the device's page cache still holds the good data; only the medium (the backing file) changes
     const victim = bmap.ranges.find((r) => r.start >= 1024 * 1024 && r.end - r.start > 16384)!;
     const badOffset = victim.start + 8192 + 100;
@@ -320,7 +337,10 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
     readSync(fd, original, 0, 9, badOffset);
     writeSync(fd, original.map((b) => b ^ 0xff), 0, 9, badOffset);
     closeSync(fd);
-    const reference = async (): Promise<AsyncIterable<Buffer>> => createReadStream(wic.image);
+    const reference = async (): Promise<{ chunks: AsyncIterable<Buffer>; stop: () => void }> => {
+      const chunks = createReadStream(wic.image);
+      return { chunks, stop: () => chunks.destroy() };
+    };
     const readBack = await openReadBack(l.device, { reference });
     onTestFinished(() => readBack.close());
     expect(readBack.bypassedPageCache).toBe(true);
@@ -357,7 +377,7 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', ()
       const out = path.join(dir, 'from-report.img');
       const r = runCli(['flash', out, '--force', '--yes'], { cwd: p });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Image: ${stamped} (report.json of target pi; bz2, 50.3 MB)`);
+      expect(r.stdout).toContain(`Image: ${stamped} (report.json of target pi; bz2, 48.0 MiB)`);
       expect(r.stdout).toMatch(/Bmap: .*rootfs-20261123000000\.wic\.bmap/);
     });
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 
@@ -140,4 +140,60 @@ export function sizeOf(file: string): number {
 /** Drops the page cache of a device so reads in the test come from the medium. */
 export function dropCaches(device: string): void {
   spawnSync('blockdev', ['--flushbufs', device]);
+}
+
+/**
+ * A sparse image of `bytes` with an MBR signature (so it reads as a disk image) whose blocks are
+ * data or holes in a fixed pattern: text-like blocks (compressible), random blocks (not), holes.
+ */
+export function makeSparseImage(file: string, bytes: number, seed = 1): void {
+  const block = 4096;
+  const fd = openSync(file, 'w');
+  try {
+    let state = seed;
+    const next = (): number => (state = (state * 1103515245 + 12345) >>> 0);
+    for (let at = 0; at < bytes; at += block) {
+      const kind = at === 0 ? 1 : next() % 4; // 0: hole, 1-2: text, 3: random
+      if (kind === 0) continue;
+      const size = Math.min(block, bytes - at);
+      const data = kind === 3 ? randomBytes(size) : Buffer.from(`block ${at / block} of ${bytes} `.repeat(Math.ceil(size / 16)).slice(0, size));
+      if (at === 0 && size >= 512) data.writeUInt16LE(0xaa55, 510);
+      writeSync(fd, data, 0, size, at);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  truncateSync(file, bytes);
+}
+
+export type Packing = 'raw' | 'bz2' | 'xz' | 'gz' | 'zst' | 'lz4' | 'lzo' | 'zip' | 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'tar.zst' | 'tar.lz4';
+
+/** The image compressed or archived with the standard tools, as it is distributed. */
+export function pack(image: string, how: Packing): string {
+  const dir = path.dirname(image);
+  const name = path.basename(image);
+  const out = `${image}.${how}`;
+  const sh = (cmd: string): void => void execFileSync('bash', ['-c', cmd], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+  const tarFlag: Record<string, string> = { tar: '', 'tar.gz': '-z', 'tar.bz2': '-j', 'tar.xz': '-J', 'tar.zst': '--zstd', 'tar.lz4': '-I lz4' };
+  const command: Record<Packing, string> = {
+    raw: '',
+    bz2: `bzip2 -c ${q(name)} > ${q(out)}`,
+    xz: `xz -T2 -c ${q(name)} > ${q(out)}`,
+    gz: `gzip -c ${q(name)} > ${q(out)}`,
+    zst: `zstd -q -c ${q(name)} > ${q(out)}`,
+    lz4: `lz4 -q -c ${q(name)} > ${q(out)}`,
+    lzo: `lzop -c ${q(name)} > ${q(out)}`,
+    zip: `zip -q ${q(out)} ${q(name)}`,
+    tar: `tar -cf ${q(out)} ${q(name)}`,
+    'tar.gz': `tar ${tarFlag['tar.gz']} -cf ${q(out)} ${q(name)}`,
+    'tar.bz2': `tar ${tarFlag['tar.bz2']} -cf ${q(out)} ${q(name)}`,
+    'tar.xz': `tar ${tarFlag['tar.xz']} -cf ${q(out)} ${q(name)}`,
+    'tar.zst': `tar ${tarFlag['tar.zst']} -cf ${q(out)} ${q(name)}`,
+    'tar.lz4': `tar ${tarFlag['tar.lz4']} -cf ${q(out)} ${q(name)}`,
+  };
+  if (how === 'raw') return image;
+  rmSync(out, { force: true });
+  sh(command[how]);
+  return out;
 }

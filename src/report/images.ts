@@ -7,13 +7,15 @@ import { loadProject } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import { resolveTarget } from '../manifest/target.js';
 
-/** `.wic`, `.wic.bz2`, `.rootfs.img.xz`, `.sdimg.zst`... the disk images flash can write */
-export const IMAGE_NAME = /\.(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/;
-const COMPRESSION_SUFFIX = /\.(bz2|gz|xz|zst)$/;
+/**
+ * `.wic`, `.wic.bz2`, `.rootfs.img.xz`, `.sdimg.zst`... the disk images a build deploys (with
+ * the conversion types of IMAGE_FSTYPES that flash reads) and flash writes
+ */
+export const IMAGE_NAME = /\.(wic|img|sdimg)(\.(bz2|gz|xz|zst|lz4|lzo|zip))?$/;
+const COMPRESSION_SUFFIX = /\.(bz2|gz|xz|zst|lz4|lzo|zip)$/;
 
 export interface ImageChoice {
   image: string;
-  bmap?: string;
   /** where the image came from, for the summary line */
   origin: string;
 }
