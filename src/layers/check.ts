@@ -126,6 +126,15 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
   return { layers: ordered, coreSeries, initScript, bitbakeDir: bitbake.dir ?? '', bitbakeVersion: bitbake.version, problems };
 }
 
+/** The repository whose selected layer provides the "core" collection, read from the checkouts. */
+export async function findCoreRepo(manifest: Manifest, layersDir: string): Promise<string | undefined> {
+  for (const { repo, subPath } of selectedLayers(manifest)) {
+    const conf = await readLayerConf(path.join(layersDir, repo, subPath)).catch(() => undefined);
+    if (conf?.collections.some((c) => c.name === 'core')) return repo;
+  }
+  return undefined;
+}
+
 /** Like inspectLayers, but a problem is an error that stops the command (exit 2). */
 export async function checkLayers(project: Project, target?: Target): Promise<LayerCheckResult> {
   const result = await inspectLayers(project, target);

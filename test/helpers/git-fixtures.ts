@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RELEASES } from '../../src/manifest/series.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -152,8 +153,10 @@ export function makeFixtureWorld(): FixtureWorld {
   add(makeUpstream(root, 'meta-oldseries', [{ path: '.', conf: layerConf('oldseries', { depends: 'core', compat: 'kirkstone' }) }]));
   add(makeUpstream(root, 'meta-needy', [{ path: '.', conf: layerConf('needy', { depends: 'core, webserver' }) }]));
 
+  // The split core repositories are also reachable at their canonical URLs (what init --series and upgrade write), as through a user's mirror.
+  const canonical = new Map(RELEASES.flatMap((r) => r.coreRepos).map((c) => [c.name, c.url]));
   const rewrites = Object.values(upstreams)
-    .map((u) => `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n`)
+    .map((u) => `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n${u.name !== 'poky' && canonical.has(u.name) ? `\tinsteadOf = ${canonical.get(u.name)}\n` : ''}`)
     .join('');
   writeFileSync(gitconfig, `${'[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n'}${rewrites}`);
   return {
