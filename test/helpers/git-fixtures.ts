@@ -248,6 +248,8 @@ function addWrynose(root: string, upstreams: Record<string, Upstream>): void {
   const core = makeUpstream(root, 'openembedded-core', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) }]);
   addBranch(root, core, 'wrynose', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'wrynose', compat: 'wrynose' }) }], {
     'oe-init-build-env': '#!/bin/sh\n# fixture\n',
+    // bitbake-setup finds openembedded-core (and so oe-init-build-env) by this script
+    'scripts/oe-setup-build': '#!/usr/bin/env python3\n# fixture\n',
     'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.18.0"\n',
   });
   const yocto = makeUpstream(root, 'meta-yocto', []);

@@ -12,6 +12,7 @@ import { registerBundle } from './bundle.js';
 import { registerCi } from './ci.js';
 import { registerKas } from './kas.js';
 import { registerUpgrade } from './upgrade.js';
+import { registerBitbakeSetup } from './bitbake-setup.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -27,4 +28,5 @@ export function registerCommands(program: Command): void {
   registerCi(program);
   registerKas(program);
   registerUpgrade(program);
+  registerBitbakeSetup(program);
 }
