@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { selectedLayers } from '../layers/check.js';
-import type { Lock } from '../manifest/lock.js';
+import type { Lock } from '../lock/lock.js';
 import type { Manifest } from '../manifest/schema.js';
 import type { Target } from '../manifest/target.js';
 import { BITBAKE_SETUP_FORMAT_VERSION, BUILTIN_FRAGMENTS, type BitbakeSetupConfig, type GitRemoteSource } from './format.js';

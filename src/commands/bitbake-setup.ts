@@ -5,7 +5,7 @@ import { importBitbakeSetup } from '../bitbake-setup/import.js';
 import { InputError } from '../errors.js';
 import { locateBitbake } from '../layers/bitbake.js';
 import { loadProject } from '../manifest/load.js';
-import { lockStaleness, readLock } from '../manifest/lock.js';
+import { lockStaleness, readLock } from '../lock/lock.js';
 import { projectPaths } from '../manifest/paths.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';

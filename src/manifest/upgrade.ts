@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
 import { InputError } from '../errors.js';
+import { repoLayers } from './repo-layers.js';
 import type { Manifest, RepoSpec } from './schema.js';
 import { findRelease, type Release } from './series.js';
 
@@ -51,7 +52,7 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
     const spec = manifest.repos[name]!;
     if (name === pokyRepo && to.layout === 'split') {
       const index = reposNode.items.indexOf(pair);
-      const pokyLayers = spec.layers ?? ['.'];
+      const pokyLayers = repoLayers(spec);
       const replacement = to.coreRepos.map((core) => {
         // poky's own layers go where the new release keeps them; anything else of poky (meta-skeleton, meta-selftest) is openembedded-core's
         const layers = core.layers.length === 0 ? [] : pokyLayers.filter((l) => (to.coreRepos.find((c) => c.layers.includes(l)) ?? to.coreRepos.find((c) => c.layers.includes('meta')))?.name === core.name);
@@ -94,7 +95,7 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
 }
 
 function movedRepo(doc: Document, name: string, spec: RepoSpec, from: string, to: Release, notes: string[]): PlannedRepo {
-  const layers = spec.layers ?? ['.'];
+  const layers = repoLayers(spec);
   const base = { name, url: spec.url, layers, added: false };
   if (spec.tag) {
     notes.push(`repos.${name} stays at tag ${spec.tag}: check that it supports ${to.series}`);
