@@ -5,9 +5,9 @@ import { importBitbakeSetup } from '../bitbake-setup/import.js';
 import { InputError } from '../errors.js';
 import { locateBitbake } from '../layers/bitbake.js';
 import { loadProject } from '../manifest/load.js';
-import { lockStaleness, readLock } from '../lock/lock.js';
+import { readCurrentLock } from '../lock/lock.js';
 import { projectPaths } from '../manifest/paths.js';
-import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
+import { MANIFEST_FILE } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';
 
@@ -21,10 +21,7 @@ export interface ExportBitbakeSetupOptions {
 export async function runExportBitbakeSetup(options: ExportBitbakeSetupOptions): Promise<void> {
   const project = await loadProject(options.projectDir);
   const target = resolveTarget(project, options.target);
-  const lock = await readLock(project);
-  if (!lock) throw new InputError(`no ${LOCK_FILE} in ${project.dir}: a bitbake-setup configuration pins revisions, so run \`yoctoforge sync\` first`);
-  const stale = lockStaleness(project, lock);
-  if (stale.length > 0) throw new InputError(`${LOCK_FILE} does not match ${MANIFEST_FILE} (run \`yoctoforge sync\`)`, stale);
+  const lock = await readCurrentLock(project, 'a bitbake-setup configuration');
   const bitbakeRef = project.manifest.bitbake ?? (await locateBitbake(project.manifest, projectPaths(project).layersDir)).ref;
   const result = exportBitbakeSetup({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, bitbakeRef });
   if (options.output && options.output !== '-') {

@@ -54,6 +54,17 @@ export interface Upstream {
   commits: string[];
 }
 
+function writeLayers(work: string, layers: LayerSpec[], extraFiles: Record<string, string | Uint8Array>): void {
+  for (const layer of layers) {
+    mkdirSync(path.join(work, layer.path, 'conf'), { recursive: true });
+    writeFileSync(path.join(work, layer.path, 'conf', 'layer.conf'), layer.conf);
+  }
+  for (const [file, content] of Object.entries(extraFiles)) {
+    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+    writeFileSync(path.join(work, file), content);
+  }
+}
+
 /**
  * Makes a bare "upstream" repository with a `scarthgap` branch of two commits, a `v1.0` tag on
  * the first, and an older `kirkstone` branch.
@@ -63,14 +74,7 @@ export function makeUpstream(root: string, name: string, layers: LayerSpec[], ex
   const bare = path.join(root, 'upstream', `${name}.git`);
   mkdirSync(work, { recursive: true });
   git(work, 'init', '-q', '-b', 'scarthgap');
-  for (const layer of layers) {
-    mkdirSync(path.join(work, layer.path, 'conf'), { recursive: true });
-    writeFileSync(path.join(work, layer.path, 'conf', 'layer.conf'), layer.conf);
-  }
-  for (const [file, content] of Object.entries(extraFiles)) {
-    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
-    writeFileSync(path.join(work, file), content);
-  }
+  writeLayers(work, layers, extraFiles);
   writeFileSync(path.join(work, 'README'), `${name}\n`);
   git(work, 'add', '-A');
   git(work, 'commit', '-q', '-m', `${name}: first`);
@@ -219,14 +223,7 @@ export function bitbakeFiles(prefix: string, version: string): Record<string, st
 export function addBranch(root: string, upstream: Upstream, branch: string, layers: LayerSpec[], extraFiles: Record<string, string> = {}): string {
   const work = path.join(root, 'work', upstream.name);
   git(work, 'checkout', '-q', '-b', branch, 'scarthgap');
-  for (const layer of layers) {
-    mkdirSync(path.join(work, layer.path, 'conf'), { recursive: true });
-    writeFileSync(path.join(work, layer.path, 'conf', 'layer.conf'), layer.conf);
-  }
-  for (const [file, content] of Object.entries(extraFiles)) {
-    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
-    writeFileSync(path.join(work, file), content);
-  }
+  writeLayers(work, layers, extraFiles);
   git(work, 'add', '-A');
   git(work, 'commit', '-q', '-m', `${upstream.name}: ${branch}`);
   const id = git(work, 'rev-parse', 'HEAD');

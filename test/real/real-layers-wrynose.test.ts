@@ -6,11 +6,12 @@
 // (YOCTOFORGE_TEST_BASE_IMAGE, default yoctoforge-test-base:bookworm); it takes about 9 minutes
 // on two shared cores.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RELEASES } from '../../src/manifest/series.js';
-import { runCli, tempDir } from '../helpers/git-fixtures.js';
+import { runCli } from '../helpers/git-fixtures.js';
+import { realLayersProject } from '../helpers/real-layers.js';
 
 const REAL = process.env.YOCTOFORGE_REAL_LAYERS_WRYNOSE;
 const wrynose = RELEASES.find((r) => r.series === 'wrynose')!;
@@ -21,27 +22,13 @@ const URLS: Record<string, string> = {
   'meta-virtualization': 'https://git.yoctoproject.org/meta-virtualization',
 };
 
-function localCopy(name: string): string {
-  const found = [path.join(REAL!, name), path.join(REAL!, `${name}.git`)].find((c) => existsSync(c));
-  if (!found) throw new Error(`YOCTOFORGE_REAL_LAYERS_WRYNOSE has no ${name} or ${name}.git`);
-  return found;
-}
-
 if (!REAL) {
   describe('real wrynose layers', () => {
     it.skip('skipped: set YOCTOFORGE_REAL_LAYERS_WRYNOSE to a directory with bitbake, openembedded-core, meta-yocto, meta-openembedded, meta-raspberrypi and meta-virtualization', () => {});
   });
   console.log('real-layers-wrynose: skipped (YOCTOFORGE_REAL_LAYERS_WRYNOSE is not set)');
 } else {
-  const work = tempDir('real-wrynose');
-  afterAll(() => {
-    if (!process.env.YOCTOFORGE_KEEP) rmSync(work, { recursive: true, force: true });
-  });
-  const gitconfig = path.join(work, 'gitconfig');
-  writeFileSync(gitconfig, Object.entries(URLS).map(([name, url]) => `[url "${localCopy(name)}"]\n\tinsteadOf = ${url}\n`).join(''));
-  const env = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') };
-  const project = path.join(work, 'project');
-  mkdirSync(project);
+  const { env, project } = realLayersProject(REAL, 'YOCTOFORGE_REAL_LAYERS_WRYNOSE', URLS);
 
   describe('real wrynose layers', () => {
     it('init --series wrynose + sync + layers + config: BitBake 2.18 found, every layer compatible with wrynose', () => {
