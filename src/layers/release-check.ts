@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mapLimit } from '../util/concurrency.js';
-import { gitAt, gitFailure } from './git.js';
+import { gitAt, gitFailure, isMissingRef } from './git.js';
 import { layerConfFromText } from './layer-conf.js';
 
 export interface RepoAtRef {
@@ -52,7 +52,7 @@ async function checkRepo(repo: RepoAtRef, series: string, dir: string, interacti
     await git.raw(['fetch', '--quiet', '--depth', '1', '--no-tags', repo.url, remoteRef]);
   } catch (error) {
     const why = gitFailure(error);
-    if (/couldn't find remote ref|not our ref|no such ref/i.test(why)) {
+    if (isMissingRef(error)) {
       return { problems: [`repos.${repo.name}: ${repo.url} has no ${repo.ref.tag ? 'tag' : 'branch'} "${refName}", so it has no release for ${series} (drop the repository, or give it a branch that supports ${series})`] };
     }
     return { problems: [`repos.${repo.name}: fetching ${refName} from ${repo.url} failed: ${why}`] };
