@@ -7,6 +7,16 @@ import { loadProject } from '../../src/manifest/load.js';
 import { resolveTarget } from '../../src/manifest/target.js';
 import { makeFixtureWorld, makeProject, runCli, seedManifest, wrynoseManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
 
+/** The seed's layers after the core repositories, the same in both layouts, in bblayers.conf order. */
+const SEED_LAYERS_AFTER_CORE = [
+  'meta-openembedded/meta-oe',
+  'meta-openembedded/meta-python',
+  'meta-openembedded/meta-networking',
+  'meta-openembedded/meta-filesystems',
+  'meta-raspberrypi',
+  'meta-virtualization',
+];
+
 let world: FixtureWorld;
 beforeAll(() => {
   world = makeFixtureWorld();
@@ -70,17 +80,7 @@ describe('layer checks', () => {
     const result = await inspectLayers(project, resolveTarget(project));
     expect(result.problems).toEqual([]);
     expect(result.coreSeries).toEqual(['scarthgap']);
-    expect(result.layers.map((l) => l.id)).toEqual([
-      'poky/meta',
-      'poky/meta-poky',
-      'poky/meta-yocto-bsp',
-      'meta-openembedded/meta-oe',
-      'meta-openembedded/meta-python',
-      'meta-openembedded/meta-networking',
-      'meta-openembedded/meta-filesystems',
-      'meta-raspberrypi',
-      'meta-virtualization',
-    ]);
+    expect(result.layers.map((l) => l.id)).toEqual(['poky/meta', 'poky/meta-poky', 'poky/meta-yocto-bsp', ...SEED_LAYERS_AFTER_CORE]);
     expect(result.initScript).toBe(path.join(dir, 'layers', 'poky', 'oe-init-build-env'));
   });
 
@@ -167,17 +167,7 @@ describe('both layouts: combined poky and bitbake + openembedded-core + meta-yoc
     const result = await inspectLayers(await loadProject(dir));
     expect(result.problems).toEqual([]);
     expect(result.coreSeries).toEqual(['wrynose']);
-    expect(result.layers.map((l) => l.id)).toEqual([
-      'openembedded-core/meta',
-      'meta-yocto/meta-poky',
-      'meta-yocto/meta-yocto-bsp',
-      'meta-openembedded/meta-oe',
-      'meta-openembedded/meta-python',
-      'meta-openembedded/meta-networking',
-      'meta-openembedded/meta-filesystems',
-      'meta-raspberrypi',
-      'meta-virtualization',
-    ]);
+    expect(result.layers.map((l) => l.id)).toEqual(['openembedded-core/meta', 'meta-yocto/meta-poky', 'meta-yocto/meta-yocto-bsp', ...SEED_LAYERS_AFTER_CORE]);
     expect(result.initScript).toBe(path.join(dir, 'layers', 'openembedded-core', 'oe-init-build-env'));
     expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'bitbake'));
     expect(result.bitbakeVersion).toBe('2.18.0');
