@@ -33,7 +33,9 @@ export function exportBitbakeSetup(input: BitbakeSetupExportInput): BitbakeSetup
   for (const name of Object.keys(manifest.repos)) {
     const locked = lock.repos[name];
     if (!locked) throw new InputError(`repos.${name} is not in layers.lock.yaml (run \`yoctoforge sync\`)`);
-    const source: GitRemoteSource = { 'git-remote': { uri: locked.url, ...(locked.branch ? { branch: locked.branch } : {}), rev: locked.commit } };
+    const source: GitRemoteSource = {
+      'git-remote': { uri: locked.url, ...(locked.branch ? { branch: locked.branch } : {}), rev: locked.commit },
+    };
     if (locked.tag) notExported.push(`repos.${name}: tag ${locked.tag} (bitbake-setup follows branches; the tag's commit is the rev)`);
     // openembedded-core's oe-init-build-env looks for BitBake beside it, in a folder named bitbake
     if (name === bitbakeRepo && input.bitbakeRef === name && name !== 'bitbake') source.path = 'bitbake';
@@ -62,13 +64,19 @@ export function exportBitbakeSetup(input: BitbakeSetupExportInput): BitbakeSetup
     ['local_conf', target.localConf !== undefined],
     ['bblayers_conf', target.bblayersConf !== undefined],
   ];
-  for (const [what, present] of unsupported) if (present) notExported.push(`targets.${target.name}.${what}: a bitbake-setup configuration has no local.conf settings (put them in a layer's conf/fragments/ and list the fragment)`);
+  for (const [what, present] of unsupported)
+    if (present)
+      notExported.push(
+        `targets.${target.name}.${what}: a bitbake-setup configuration has no local.conf settings (put them in a layer's conf/fragments/ and list the fragment)`,
+      );
   if (manifest.cache) notExported.push('cache: bitbake-setup writes DL_DIR, SSTATE_DIR and BB_HASHSERVE_DB_DIR into its own site.conf');
   const config: BitbakeSetupConfig = {
     description: `${target.name} (${target.image} for ${target.machine}), exported by yoctoforge from ${input.manifestName} at the commits of its lock`,
     sources,
     'bitbake-setup': {
-      configurations: [{ name: target.name, description: `yoctoforge target ${target.name}`, 'bb-layers': bbLayers, 'oe-fragments-one-of': oneOf }],
+      configurations: [
+        { name: target.name, description: `yoctoforge target ${target.name}`, 'bb-layers': bbLayers, 'oe-fragments-one-of': oneOf },
+      ],
     },
     version: BITBAKE_SETUP_FORMAT_VERSION,
   };

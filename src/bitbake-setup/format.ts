@@ -47,7 +47,12 @@ export function flattenConfigurations(configs: BitbakeConfiguration[]): BitbakeC
       for (const [k, v] of Object.entries(c)) if (k !== 'configurations') merged[k] = v;
       for (const [k, v] of Object.entries(sub)) {
         const parent = merged[k];
-        merged[k] = Array.isArray(parent) && Array.isArray(v) ? [...parent, ...v] : parent && typeof parent === 'object' && typeof v === 'object' && !Array.isArray(v) ? { ...parent, ...v } : v;
+        merged[k] =
+          Array.isArray(parent) && Array.isArray(v)
+            ? [...parent, ...v]
+            : parent && typeof parent === 'object' && typeof v === 'object' && !Array.isArray(v)
+              ? { ...parent, ...v }
+              : v;
       }
       out.push(merged);
     }

@@ -36,7 +36,9 @@ export function importBitbakeSetup(json: string, options: BitbakeSetupImportOpti
     throw new InputError(`${options.file}: not JSON (${(error as Error).message})`);
   }
   if (!data || typeof data !== 'object' || !data.sources || !data['bitbake-setup']?.configurations) {
-    throw new InputError(`${options.file}: not a bitbake-setup configuration (expected "sources" and "bitbake-setup": {"configurations": [...]})`);
+    throw new InputError(
+      `${options.file}: not a bitbake-setup configuration (expected "sources" and "bitbake-setup": {"configurations": [...]})`,
+    );
   }
   const notCarried: string[] = [];
   const configs = flattenConfigurations(data['bitbake-setup'].configurations);
@@ -44,7 +46,8 @@ export function importBitbakeSetup(json: string, options: BitbakeSetupImportOpti
   let config: BitbakeConfiguration | undefined;
   if (configName) {
     config = configs.find((c) => c.name === configName);
-    if (!config) throw new InputError(`${options.file}: no configuration "${configName}" (it has ${configs.map((c) => c.name).join(', ')})`);
+    if (!config)
+      throw new InputError(`${options.file}: no configuration "${configName}" (it has ${configs.map((c) => c.name).join(', ')})`);
   } else if (configs.length === 1) {
     config = configs[0];
   } else {
@@ -54,7 +57,10 @@ export function importBitbakeSetup(json: string, options: BitbakeSetupImportOpti
   for (const [group, spec] of Object.entries(config!['oe-fragments-one-of'] ?? {})) {
     const names = spec.options.map((o) => (typeof o === 'string' ? o : o.name));
     const chosen = names.filter((n) => fragmentChoices.includes(n));
-    if (chosen.length !== 1) throw new InputError(`${options.file}: choose one ${group} (${spec.description ?? group}) as bitbake-setup would ask: ${names.join(', ')}`);
+    if (chosen.length !== 1)
+      throw new InputError(
+        `${options.file}: choose one ${group} (${spec.description ?? group}) as bitbake-setup would ask: ${names.join(', ')}`,
+      );
     fragments.push(chosen[0]!);
   }
   let machine: string | undefined;
@@ -75,18 +81,22 @@ export function importBitbakeSetup(json: string, options: BitbakeSetupImportOpti
     if (!data.sources[source]) throw new InputError(`${options.file}: bb-layers entry "${entry}" names no source`);
     layersBySource.set(source, [...(layersBySource.get(source) ?? []), sub]);
   }
-  if (config!['bb-layers-file-relative']) notCarried.push('bb-layers-file-relative: layers beside the configuration file (add them as repos)');
+  if (config!['bb-layers-file-relative'])
+    notCarried.push('bb-layers-file-relative: layers beside the configuration file (add them as repos)');
   const repos: Record<string, Record<string, unknown>> = {};
   let series: string | undefined;
   for (const [name, source] of Object.entries(data.sources)) {
     if ('local' in source) {
-      notCarried.push(`sources.${name}: a local folder (${source.local.path}); yoctoforge clones git repositories (add it with a file:// URL)`);
+      notCarried.push(
+        `sources.${name}: a local folder (${source.local.path}); yoctoforge clones git repositories (add it with a file:// URL)`,
+      );
       continue;
     }
     const remote = source['git-remote'];
     const url = remote.uri ?? Object.values(remote.remotes ?? {})[0]?.uri;
     if (!url) throw new InputError(`${options.file}: sources.${name} has no git-remote uri`);
-    if (source.path && source.path !== name) notCarried.push(`sources.${name}.path ${source.path}: yoctoforge checks repos out under their own names`);
+    if (source.path && source.path !== name)
+      notCarried.push(`sources.${name}.path ${source.path}: yoctoforge checks repos out under their own names`);
     const repo: Record<string, unknown> = { url };
     if (remote.branch) repo.branch = remote.branch;
     if (/^[0-9a-f]{40}$/.test(remote.rev)) repo.commit = remote.rev;

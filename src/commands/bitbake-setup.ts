@@ -23,14 +23,21 @@ export async function runExportBitbakeSetup(options: ExportBitbakeSetupOptions):
   const target = resolveTarget(project, options.target);
   const lock = await readCurrentLock(project, 'a bitbake-setup configuration');
   const bitbakeRef = project.manifest.bitbake ?? (await locateBitbake(project.manifest, projectPaths(project).layersDir)).ref;
-  const result = exportBitbakeSetup({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, bitbakeRef });
+  const result = exportBitbakeSetup({
+    manifest: project.manifest,
+    manifestName: path.basename(project.manifestFile),
+    target,
+    lock,
+    bitbakeRef,
+  });
   if (options.output && options.output !== '-') {
     await writeFileAtomic(path.resolve(options.output), result.text);
     process.stderr.write(`wrote ${options.output} (bitbake-setup configuration ${target.name})\n`);
   } else {
     process.stdout.write(result.text);
   }
-  if (result.notExported.length > 0) process.stderr.write(`not exported (${result.notExported.length}):\n${result.notExported.map((n) => `  - ${n}\n`).join('')}`);
+  if (result.notExported.length > 0)
+    process.stderr.write(`not exported (${result.notExported.length}):\n${result.notExported.map((n) => `  - ${n}\n`).join('')}`);
 }
 
 export interface ImportBitbakeSetupOptions {
@@ -58,7 +65,10 @@ export async function runImportBitbakeSetup(options: ImportBitbakeSetupOptions):
     outFile,
   });
   await writeFileAtomic(outFile, result.text);
-  const lines = [`wrote ${path.relative(process.cwd(), outFile) || outFile}: ${Object.keys(result.manifest.repos).length} repos, target ${Object.keys(result.manifest.targets).join(', ')}`];
-  if (result.notCarried.length > 0) lines.push(`not carried over (${result.notCarried.length}):`, ...result.notCarried.map((n) => `  - ${n}`));
+  const lines = [
+    `wrote ${path.relative(process.cwd(), outFile) || outFile}: ${Object.keys(result.manifest.repos).length} repos, target ${Object.keys(result.manifest.targets).join(', ')}`,
+  ];
+  if (result.notCarried.length > 0)
+    lines.push(`not carried over (${result.notCarried.length}):`, ...result.notCarried.map((n) => `  - ${n}`));
   process.stdout.write(`${lines.join('\n')}\n`);
 }

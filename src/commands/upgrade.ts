@@ -33,13 +33,19 @@ export async function runUpgrade(options: UpgradeOptions): Promise<void> {
   if (from === to.series) throw new InputError(`the manifest is already on ${to.series}`);
   const backupDir = path.join(project.dir, UPGRADE_BACKUP_DIR);
   if (await pathExists(backupDir)) {
-    throw new InputError(`${UPGRADE_BACKUP_DIR}/ holds the manifest from before an earlier upgrade: undo it (\`yoctoforge upgrade --undo\`) or delete the folder first`);
+    throw new InputError(
+      `${UPGRADE_BACKUP_DIR}/ holds the manifest from before an earlier upgrade: undo it (\`yoctoforge upgrade --undo\`) or delete the folder first`,
+    );
   }
 
   // The layout is read from the checkouts: the repository that holds both the core layer and BitBake is a combined poky.
   const { layersDir } = projectPaths(project);
   const [coreRepo, bitbake] = await Promise.all([findCoreRepo(project.manifest, layersDir), locateBitbake(project.manifest, layersDir)]);
-  if (!coreRepo || !bitbake.ref) throw new InputError('the core layer or BitBake is not in layers/: run `yoctoforge sync` before an upgrade', bitbake.problem ? [bitbake.problem] : []);
+  if (!coreRepo || !bitbake.ref)
+    throw new InputError(
+      'the core layer or BitBake is not in layers/: run `yoctoforge sync` before an upgrade',
+      bitbake.problem ? [bitbake.problem] : [],
+    );
   const pokyRepo = bitbake.ref.split('/')[0] === coreRepo ? coreRepo : undefined;
 
   const plan = planUpgrade(project.manifestText, project.manifest, to, pokyRepo);
@@ -64,10 +70,14 @@ export async function runUpgrade(options: UpgradeOptions): Promise<void> {
     logLine(`${repo.name}: ${repo.added ? `added (${repo.url})` : 'moves'} → ${ref} (${check.heads[repo.name]?.slice(0, 12) ?? '?'})`);
   }
   if (plan.replacedPoky) {
-    logLine(`${plan.replacedPoky}: replaced by ${to.coreRepos.map((c) => c.name).join(' + ')}; layers/${plan.replacedPoky} is no longer used (delete it once the move is done)`);
+    logLine(
+      `${plan.replacedPoky}: replaced by ${to.coreRepos.map((c) => c.name).join(' + ')}; layers/${plan.replacedPoky} is no longer used (delete it once the move is done)`,
+    );
   }
   for (const note of plan.notes) logLine(`note: ${note}`);
-  logLine(`moved ${MANIFEST_FILE} from ${from} to ${to.series} in ${formatDuration((Date.now() - started) / 1000)}; the old manifest${hadLock ? ' and lock are' : ' is'} in ${UPGRADE_BACKUP_DIR}/ (undo: yoctoforge upgrade --undo)`);
+  logLine(
+    `moved ${MANIFEST_FILE} from ${from} to ${to.series} in ${formatDuration((Date.now() - started) / 1000)}; the old manifest${hadLock ? ' and lock are' : ' is'} in ${UPGRADE_BACKUP_DIR}/ (undo: yoctoforge upgrade --undo)`,
+  );
   const target = targetNames(project)[0];
   logLine(`next: yoctoforge sync && yoctoforge build ${target ?? 'TARGET'} --dry-run`);
 }

@@ -22,8 +22,13 @@ export async function locateBitbake(manifest: Manifest, layersDir: string): Prom
   if (manifest.bitbake) {
     const dir = path.join(layersDir, manifest.bitbake);
     const repoDir = path.join(layersDir, manifest.bitbake.split('/')[0]!);
-    if (!(await isDir(repoDir))) return { ref: manifest.bitbake, problem: `bitbake: ${manifest.bitbake}: repository not synced (run \`yoctoforge sync\`)` };
-    if (!(await holdsBitbake(dir))) return { ref: manifest.bitbake, problem: `bitbake: ${manifest.bitbake} holds no bin/bitbake and lib/bb (check the bitbake: entry of the manifest)` };
+    if (!(await isDir(repoDir)))
+      return { ref: manifest.bitbake, problem: `bitbake: ${manifest.bitbake}: repository not synced (run \`yoctoforge sync\`)` };
+    if (!(await holdsBitbake(dir)))
+      return {
+        ref: manifest.bitbake,
+        problem: `bitbake: ${manifest.bitbake} holds no bin/bitbake and lib/bb (check the bitbake: entry of the manifest)`,
+      };
     return { dir, ref: manifest.bitbake, version: await bitbakeVersion(dir) };
   }
   const found: string[] = [];
@@ -42,8 +47,14 @@ export async function locateBitbake(manifest: Manifest, layersDir: string): Prom
     const dir = path.join(layersDir, found[0]!);
     return { dir, ref: found[0], version: await bitbakeVersion(dir) };
   }
-  if (found.length > 1) return { problem: `several repositories hold BitBake (${found.join(', ')}): say which one with \`bitbake: REPO[/PATH]\` in the manifest` };
-  return { problem: 'no repository holds BitBake (bin/bitbake and lib/bb): add it to repos (the layout without poky takes https://git.openembedded.org/bitbake, with layers: []) and name it with `bitbake:`' };
+  if (found.length > 1)
+    return {
+      problem: `several repositories hold BitBake (${found.join(', ')}): say which one with \`bitbake: REPO[/PATH]\` in the manifest`,
+    };
+  return {
+    problem:
+      'no repository holds BitBake (bin/bitbake and lib/bb): add it to repos (the layout without poky takes https://git.openembedded.org/bitbake, with layers: []) and name it with `bitbake:`',
+  };
 }
 
 async function holdsBitbake(dir: string): Promise<boolean> {
@@ -74,8 +85,14 @@ export function compareVersions(a: string, b: string): number {
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

@@ -41,7 +41,12 @@ export async function checkReposForSeries(repos: RepoAtRef[], series: string, in
   return { problems, heads };
 }
 
-async function checkRepo(repo: RepoAtRef, series: string, dir: string, interactive: boolean): Promise<{ problems: string[]; head?: string }> {
+async function checkRepo(
+  repo: RepoAtRef,
+  series: string,
+  dir: string,
+  interactive: boolean,
+): Promise<{ problems: string[]; head?: string }> {
   const refName = repo.ref.branch ?? repo.ref.tag ?? 'HEAD';
   const remoteRef = repo.ref.branch ? `refs/heads/${repo.ref.branch}` : repo.ref.tag ? `refs/tags/${repo.ref.tag}` : 'HEAD';
   const { mkdir } = await import('node:fs/promises');
@@ -53,7 +58,11 @@ async function checkRepo(repo: RepoAtRef, series: string, dir: string, interacti
   } catch (error) {
     const why = gitFailure(error);
     if (isMissingRef(error)) {
-      return { problems: [`repos.${repo.name}: ${repo.url} has no ${repo.ref.tag ? 'tag' : 'branch'} "${refName}", so it has no release for ${series} (drop the repository, or give it a branch that supports ${series})`] };
+      return {
+        problems: [
+          `repos.${repo.name}: ${repo.url} has no ${repo.ref.tag ? 'tag' : 'branch'} "${refName}", so it has no release for ${series} (drop the repository, or give it a branch that supports ${series})`,
+        ],
+      };
     }
     return { problems: [`repos.${repo.name}: fetching ${refName} from ${repo.url} failed: ${why}`] };
   }

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type YAMLMap, type Document } from 'yaml';
 import { InputError } from '../errors.js';
 import { repoLayers } from './repo-layers.js';
 import type { Manifest, RepoSpec } from './schema.js';
@@ -43,7 +43,9 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
   const fromRelease = findRelease(from);
   if (pokyRepo && to.layout === 'poky') throw new InputError(`--series ${to.series}: the project already uses the combined poky layout`);
   if (!pokyRepo && to.layout === 'poky' && fromRelease?.layout === 'split') {
-    throw new InputError(`--series ${to.series}: moving back to the combined poky layout is not supported (\`yoctoforge upgrade --undo\` restores the manifest from before an upgrade)`);
+    throw new InputError(
+      `--series ${to.series}: moving back to the combined poky layout is not supported (\`yoctoforge upgrade --undo\` restores the manifest from before an upgrade)`,
+    );
   }
   const repos: PlannedRepo[] = [];
   const newCoreByLayer = new Map<string, string>();
@@ -55,11 +57,21 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
       const pokyLayers = repoLayers(spec);
       const replacement = to.coreRepos.map((core) => {
         // poky's own layers go where the new release keeps them; anything else of poky (meta-skeleton, meta-selftest) is openembedded-core's
-        const layers = core.layers.length === 0 ? [] : pokyLayers.filter((l) => (to.coreRepos.find((c) => c.layers.includes(l)) ?? to.coreRepos.find((c) => c.layers.includes('meta')))?.name === core.name);
+        const layers =
+          core.layers.length === 0
+            ? []
+            : pokyLayers.filter(
+                (l) =>
+                  (to.coreRepos.find((c) => c.layers.includes(l)) ?? to.coreRepos.find((c) => c.layers.includes('meta')))?.name ===
+                  core.name,
+              );
         return { ...core, layers };
       });
       for (const core of replacement) {
-        if (manifest.repos[core.name]) throw new InputError(`repos.${core.name} already exists: cannot split repos.${name} into ${to.coreRepos.map((c) => c.name).join(', ')}`);
+        if (manifest.repos[core.name])
+          throw new InputError(
+            `repos.${core.name} already exists: cannot split repos.${name} into ${to.coreRepos.map((c) => c.name).join(', ')}`,
+          );
         for (const l of core.layers) newCoreByLayer.set(l, core.name);
         repos.push({ name: core.name, url: core.url, ref: { branch: core.branch ?? to.series }, layers: core.layers, added: true });
       }
@@ -91,7 +103,14 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
       doc.setIn(['repos', bitbakeRepo.name, 'branch'], wanted);
     }
   }
-  return { from, to, repos, replacedPoky: to.layout === 'split' ? pokyRepo : undefined, notes, text: doc.toString({ flowCollectionPadding: false }) };
+  return {
+    from,
+    to,
+    repos,
+    replacedPoky: to.layout === 'split' ? pokyRepo : undefined,
+    notes,
+    text: doc.toString({ flowCollectionPadding: false }),
+  };
 }
 
 function movedRepo(doc: Document, name: string, spec: RepoSpec, from: string, to: Release, notes: string[]): PlannedRepo {
@@ -108,7 +127,9 @@ function movedRepo(doc: Document, name: string, spec: RepoSpec, from: string, to
   if (spec.branch) doc.setIn(['repos', name, 'branch'], to.series);
   if (spec.commit) {
     doc.deleteIn(['repos', name, 'commit']);
-    notes.push(`repos.${name}: the pin to commit ${spec.commit.slice(0, 12)} (a ${from} commit) is dropped; pin a ${to.series} commit again after the move if you need one`);
+    notes.push(
+      `repos.${name}: the pin to commit ${spec.commit.slice(0, 12)} (a ${from} commit) is dropped; pin a ${to.series} commit again after the move if you need one`,
+    );
   }
   return { ...base, ref: { branch: to.series } };
 }

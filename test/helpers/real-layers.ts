@@ -25,8 +25,16 @@ export function realLayersProject(dir: string, variable: string, urls: Record<st
     return found;
   };
   const gitconfig = path.join(work, 'gitconfig');
-  writeFileSync(gitconfig, Object.entries(urls).map(([name, url]) => `[url "${localCopy(name)}"]\n\tinsteadOf = ${url}\n`).join(''));
+  writeFileSync(
+    gitconfig,
+    Object.entries(urls)
+      .map(([name, url]) => `[url "${localCopy(name)}"]\n\tinsteadOf = ${url}\n`)
+      .join(''),
+  );
   const project = path.join(work, 'project');
   mkdirSync(project);
-  return { env: { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') }, project };
+  return {
+    env: { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') },
+    project,
+  };
 }

@@ -37,7 +37,17 @@ if (!REAL) {
       expect(sync.code, sync.stderr).toBe(0);
       const layers = runCli(['layers'], { cwd: project, env });
       expect(layers.code, layers.stderr).toBe(0);
-      for (const collection of ['core', 'yocto', 'yoctobsp', 'openembedded-layer', 'meta-python', 'networking-layer', 'filesystems-layer', 'raspberrypi', 'virtualization-layer']) {
+      for (const collection of [
+        'core',
+        'yocto',
+        'yoctobsp',
+        'openembedded-layer',
+        'meta-python',
+        'networking-layer',
+        'filesystems-layer',
+        'raspberrypi',
+        'virtualization-layer',
+      ]) {
         expect(layers.stdout).toMatch(new RegExp(`\\s${collection}\\s.*\\sok$`, 'm'));
       }
       expect(layers.stdout).toMatch(/core series: wrynose/);
@@ -65,7 +75,9 @@ if (!REAL) {
         expect(r.stdout).toMatch(/ok\s+docker \(from docker-moby\)/);
         expect(r.stdout).toMatch(/ok\s+ntp-utils \(from ntp\)/);
         const logsDir = path.join(project, 'build', 'rpi-docker-image', 'logs');
-        const log = readdirSync(logsDir).map((f) => readFileSync(path.join(logsDir, f), 'utf8')).join('\n');
+        const log = readdirSync(logsDir)
+          .map((f) => readFileSync(path.join(logsDir, f), 'utf8'))
+          .join('\n');
         expect(log).toMatch(/BitBake version:? 2\.18|bitbake 2\.18|2\.18\.\d/i);
         expect(log).not.toMatch(/hash equivalency database is inside this particular build directory/);
         expect(log).not.toMatch(/BB_HASHSERVE_DB_DIR/);
