@@ -184,7 +184,7 @@ describe('both layouts: combined poky and bitbake + openembedded-core + meta-yoc
     expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'bb-core'));
     const wrong = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', 'bitbake: meta-yocto\n'));
     expect((await inspectLayers(await loadProject(wrong))).problems).toEqual(['bitbake: meta-yocto holds no bin/bitbake and lib/bb (check the bitbake: entry of the manifest)']);
-    const none = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', '').replace(/  bitbake:\n.*\n.*\n.*\n/, ''));
+    const none = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', '').replace(/ {2}bitbake:\n.*\n.*\n.*\n/, ''));
     expect((await inspectLayers(await loadProject(none))).problems[0]).toMatch(/^no repository holds BitBake \(bin\/bitbake and lib\/bb\): add it to repos/);
   });
 
