@@ -5,10 +5,16 @@ import { shellQuote } from '../util/shell.js';
  * same script runs in Docker, in Podman and on the host.
  */
 
-/** Sources oe-init-build-env for the build directory (quietly), then runs `command`. */
-export function inBuildEnv(initScript: string, buildDir: string, command: string): string {
+/**
+ * Sources oe-init-build-env for the build directory (quietly), then runs `command`. BITBAKEDIR
+ * says where BitBake is, as the manifest or the layer check found it: oe-init-build-env
+ * (poky's and openembedded-core's, scripts/oe-buildenv-internal) otherwise guesses `bitbake`
+ * inside or beside its own folder.
+ */
+export function inBuildEnv(where: { initScript: string; bitbakeDir: string }, buildDir: string, command: string): string {
   return [
-    `. ${shellQuote(initScript)} ${shellQuote(buildDir)} > /dev/null || { echo "yoctoforge: sourcing ${initScript} failed" >&2; exit 3; }`,
+    `export BITBAKEDIR=${shellQuote(where.bitbakeDir)}`,
+    `. ${shellQuote(where.initScript)} ${shellQuote(buildDir)} > /dev/null || { echo "yoctoforge: sourcing ${where.initScript} failed" >&2; exit 3; }`,
     command,
   ].join('\n');
 }

@@ -94,8 +94,8 @@ async function runBitbake(ctx: PreparedContext, run: BitbakeRun, report: (m: str
   const log = createWriteStream(run.logFile);
   const image = ctx.target.image;
   const script = run.dryRun
-    ? inBuildEnv(ctx.layers.initScript, ctx.buildDir, `bitbake -g ${image} || exit $?\n${providersScript(ctx.target.packages)}`)
-    : inBuildEnv(ctx.layers.initScript, ctx.buildDir, bitbakeCommand([image]));
+    ? inBuildEnv(ctx.layers, ctx.buildDir, `bitbake -g ${image} || exit $?\n${providersScript(ctx.target.packages)}`)
+    : inBuildEnv(ctx.layers, ctx.buildDir, bitbakeCommand([image]));
   // A dry run is hermetic: parsing and graph resolution must not fetch anything.
   const env: Record<string, string> = run.dryRun ? { BB_NO_NETWORK: '1', BB_ENV_PASSTHROUGH_ADDITIONS: 'BB_NO_NETWORK' } : {};
   const parser = new KnottyParser();

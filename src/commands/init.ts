@@ -4,6 +4,7 @@ import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
 import { TEMPLATES_DIR } from '../conf/render.js';
 import { MANIFEST_FILE } from '../manifest/schema.js';
+import { DEFAULT_SERIES, findRelease, SERIES_NAMES } from '../manifest/series.js';
 import { parseManifest } from '../manifest/load.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';
 import { logLine } from '../util/output.js';
@@ -14,6 +15,8 @@ export interface InitOptions {
   force: boolean;
   target?: string;
   machine?: string;
+  /** the Yocto release to start from (default scarthgap) */
+  series?: string;
 }
 
 export const DEFAULT_TARGET = 'rpi-docker-image';
@@ -29,7 +32,16 @@ export async function runInit(options: InitOptions): Promise<void> {
   if ((await pathExists(manifestFile)) && !options.force) {
     throw new InputError(`${manifestFile} already exists (use --force to overwrite it)`);
   }
+  const release = findRelease(options.series ?? DEFAULT_SERIES);
+  if (!release) throw new InputError(`--series ${options.series}: not a release yoctoforge knows (${SERIES_NAMES.join(', ')})`);
   const values = {
+    series: release.series,
+    // keeps the comments of the template in one column whatever the names' lengths
+    seriesPad: ' '.repeat(Math.max(0, 26 - 'series'.length - release.series.length)),
+    bitbakePad: ' '.repeat(Math.max(0, 26 - 'bitbake'.length - release.bitbake.length)),
+    // the combined poky layout is found by content; the split one names its BitBake repository
+    bitbake: release.layout === 'split' ? release.bitbake : '',
+    coreRepos: release.coreRepos.map((r) => ({ name: r.name, url: r.url, branch: r.branch ?? '', layers: r.layers.join(', ') })),
     target: options.target ?? DEFAULT_TARGET,
     machine: options.machine ?? DEFAULT_MACHINE,
     schemaRef: await schemaReference(options.dir),
@@ -57,7 +69,7 @@ export async function runInit(options: InitOptions): Promise<void> {
   logLine(`next: ${cd ? `cd ${cd} && ` : ''}yoctoforge sync && yoctoforge build ${values.target}`);
 }
 
-async function renderTemplate(name: string, values: Record<string, string>): Promise<string> {
+async function renderTemplate(name: string, values: Record<string, unknown>): Promise<string> {
   const text = await readFile(path.join(TEMPLATES_DIR, name), 'utf8');
   return Handlebars.compile(text, { noEscape: true, strict: true })(values);
 }

@@ -4,8 +4,8 @@ import { KAS_COMPATIBLE_FORMAT } from '../kas/common.js';
 import { exportKas } from '../kas/export.js';
 import { importKas } from '../kas/import.js';
 import { loadProject } from '../manifest/load.js';
-import { lockStaleness, readLock } from '../lock/lock.js';
-import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
+import { readCurrentLock } from '../lock/lock.js';
+import { MANIFEST_FILE } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';
 
@@ -22,10 +22,7 @@ export interface ExportKasOptions {
 export async function runExportKas(options: ExportKasOptions): Promise<void> {
   const project = await loadProject(options.projectDir);
   const target = resolveTarget(project, options.target);
-  const lock = await readLock(project);
-  if (!lock) throw new InputError(`no ${LOCK_FILE} in ${project.dir}: a kas file pins commits, so run \`yoctoforge sync\` first`);
-  const stale = lockStaleness(project, lock);
-  if (stale.length > 0) throw new InputError(`${LOCK_FILE} does not match ${MANIFEST_FILE} (run \`yoctoforge sync\`)`, stale);
+  const lock = await readCurrentLock(project, 'a kas file');
   const result = exportKas({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, maxFormatVersion: options.formatVersion ?? KAS_COMPATIBLE_FORMAT });
   if (options.output && options.output !== '-') {
     await writeFileAtomic(path.resolve(options.output), result.text);

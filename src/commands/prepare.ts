@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { renderTargetConf } from '../conf/render.js';
 import { buildUser, chooseEngine, type BuildUser, type EngineName } from '../engine/engine.js';
-import { chooseBaseImage, ensureBuildEnvImage } from '../engine/image.js';
+import { chooseBaseImage, DEFAULT_BUILD_ENV_SERIES, ensureBuildEnvImage } from '../engine/image.js';
 import type { RunSpec } from '../engine/container.js';
 import { prepareWritableDirs } from '../engine/workspace.js';
 import { checkLayers, type LayerCheckResult } from '../layers/check.js';
@@ -101,7 +101,9 @@ export const buildEnvironmentStep: PreparationStep = {
   skip: (ctx) => (ctx.engine === 'none' ? 'engine none: BitBake runs on this host' : false),
   run: async (report, ctx) => {
     if (ctx.engine === 'none') return;
-    const result = await ensureBuildEnvImage(ctx.engine, { baseImage: ctx.baseImage, user: ctx.user }, report);
+    // The host packages are the release's whose core layer the checkout holds.
+    const series = ctx.layers?.coreSeries[0] ?? ctx.project.manifest.series ?? DEFAULT_BUILD_ENV_SERIES;
+    const result = await ensureBuildEnvImage(ctx.engine, { baseImage: ctx.baseImage, user: ctx.user, series }, report);
     ctx.envImage = result.tag;
     return `${result.tag} ${result.built ? 'built' : 'up to date'} (${ctx.engine})`;
   },

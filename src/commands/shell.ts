@@ -21,7 +21,7 @@ export async function runShell(options: ShellOptions): Promise<void> {
   const ctx = await prepare(loaded, [checkLayersStep, renderConfStep, buildEnvironmentStep]);
   const interactive = options.command.length === 0;
   const command = interactive ? 'exec bash -i' : `exec ${options.command.map(shellQuote).join(' ')}`;
-  const script = inBuildEnv(ctx.layers.initScript, ctx.buildDir, command);
+  const script = inBuildEnv(ctx.layers, ctx.buildDir, command);
   const code = await runInEnvironment(runSpecFor(ctx, script, { tty: interactive && Boolean(process.stdin.isTTY) }), { inheritStdio: true });
   if (code !== 0) process.exitCode = code === 130 ? ExitCode.interrupted : code;
 }

@@ -1,7 +1,7 @@
 import { targetSettingsShape, type TargetSettings } from '../manifest/schema.js';
 import type { Target } from '../manifest/target.js';
 import { EXTRA_USERS_COMMENT, extraUsersLines } from './extra-users.js';
-import { CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from './standard.js';
+import { CONF_RELEASES, DEFAULT_CONF_RELEASE, type ConfRelease } from './release.js';
 
 /*
  * The one table from target settings to local.conf lines. The renderer prints it block by
@@ -33,10 +33,10 @@ export interface LocalConfEntry {
   kasEntry?: string;
   /** printed in local.conf above the lines, after a blank line */
   comment?: (targetName: string) => string;
-  /** the lines of an entry every local.conf carries, whatever the manifest says */
-  fixed?: readonly string[];
+  /** the lines of an entry every local.conf of a release carries, whatever the manifest says */
+  fixed?: (release: ConfRelease) => readonly string[];
   /** logical lines (a value may continue over several with a trailing backslash); [] when unset */
-  lines(target: Target): string[];
+  lines(target: Target, release: ConfRelease): string[];
   /** the settings a logical line of kas conf text means, given those read so far; undefined when it is not this entry's line */
   read?(line: string, sofar: Partial<TargetSettings>): Partial<TargetSettings> | undefined;
 }
@@ -83,7 +83,7 @@ function appendWords(variable: string): Spelling<string[]> {
 function setting<K extends keyof TargetSettings>(
   key: K,
   spelling: Spelling<NonNullable<TargetSettings[K]>>,
-  options: { kasEntry?: string; value?: (target: Target) => NonNullable<TargetSettings[K]> } = {},
+  options: { kasEntry?: string; value?: (target: Target) => NonNullable<TargetSettings[K]>; spellingFor?: (release: ConfRelease) => Spelling<NonNullable<TargetSettings[K]>> } = {},
 ): LocalConfEntry {
   const valueOf = options.value ?? ((t: Target) => t.settings[key]);
   const check = targetSettingsShape[key];
@@ -91,9 +91,9 @@ function setting<K extends keyof TargetSettings>(
     key,
     block: 'target',
     kasEntry: options.kasEntry,
-    lines: (t) => {
+    lines: (t, release) => {
       const value = valueOf(t);
-      return value === undefined ? [] : spelling.render(value as NonNullable<TargetSettings[K]>);
+      return value === undefined ? [] : (options.spellingFor?.(release) ?? spelling).render(value as NonNullable<TargetSettings[K]>);
     },
     read: options.kasEntry
       ? (line, sofar) => {
@@ -107,18 +107,24 @@ function setting<K extends keyof TargetSettings>(
   };
 }
 
-function fixed(block: LocalConfBlock, lines: readonly string[]): LocalConfEntry {
-  return { block, kasEntry: KAS_STANDARD_ENTRY, fixed: lines, lines: () => [...lines] };
+function fixed(block: LocalConfBlock, lines: (release: ConfRelease) => readonly string[]): LocalConfEntry {
+  return { block, kasEntry: KAS_STANDARD_ENTRY, fixed: lines, lines: (_t, release) => [...lines(release)] };
+}
+
+/** MACHINE/DISTRO as an assignment, or from whinlatter on as OE's built-in fragment (`machine/NAME`). */
+function assignOrFragment(variable: string, fragmentPrefix: string): (release: ConfRelease) => Spelling<string> {
+  const fragment: Spelling<string> = { render: (v) => [`OE_FRAGMENTS += "${fragmentPrefix}${v}"`], parse: () => undefined };
+  return (release) => (release.fragments ? fragment : assign(variable));
 }
 
 const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
 
 /** In kas order: the export writes entries in this order, lines of one entry joined. */
 export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
-  fixed('conf-version', [CONF_VERSION_LINE]),
-  fixed('poky-defaults', POKY_SAMPLE_DEFAULTS),
-  setting('machine', assign('MACHINE'), { value: (t) => t.machine }),
-  setting('distro', assign('DISTRO'), { value: (t) => t.distro }),
+  fixed('conf-version', (r) => [r.confVersionLine]),
+  fixed('poky-defaults', (r) => r.sampleDefaults),
+  setting('machine', assign('MACHINE'), { value: (t) => t.machine, spellingFor: assignOrFragment('MACHINE', 'machine/') }),
+  setting('distro', assign('DISTRO'), { value: (t) => t.distro, spellingFor: assignOrFragment('DISTRO', 'distro/') }),
   setting('init_manager', assign('INIT_MANAGER'), { kasEntry: 'yoctoforge-10-init-manager' }),
   setting('distro_features', appendWords('DISTRO_FEATURES'), { kasEntry: 'yoctoforge-20-distro-features' }),
   setting('packages', appendWords('IMAGE_INSTALL'), { kasEntry: 'yoctoforge-30-packages' }),
@@ -146,14 +152,14 @@ export function kasEntryOf(key: keyof TargetSettings): string | undefined {
 }
 
 /** Lines every local.conf carries whatever the manifest says: an import drops them again. */
-export const FIXED_LOCAL_CONF_LINES: readonly string[] = LOCAL_CONF_TABLE.flatMap((e) => e.fixed ?? []);
+export const FIXED_LOCAL_CONF_LINES: readonly string[] = [...new Set(CONF_RELEASES.flatMap((r) => LOCAL_CONF_TABLE.flatMap((e) => e.fixed?.(r) ?? [])))];
 
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
-export function renderBlock(block: LocalConfBlock, target: Target): string {
+export function renderBlock(block: LocalConfBlock, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE): string {
   const parts: string[] = [];
   for (const entry of LOCAL_CONF_TABLE) {
     if (entry.block !== block) continue;
-    const lines = entry.lines(target);
+    const lines = entry.lines(target, release);
     if (lines.length === 0) continue;
     parts.push([...(entry.comment ? ['', `# ${entry.comment(target.name)}`] : []), ...lines].join('\n'));
   }
@@ -161,11 +167,11 @@ export function renderBlock(block: LocalConfBlock, target: Target): string {
 }
 
 /** The local_conf_header entries of a target, in table order, each ending with a newline. */
-export function kasEntries(target: Target): Record<string, string> {
+export function kasEntries(target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of LOCAL_CONF_TABLE) {
     if (!entry.kasEntry) continue;
-    const lines = entry.lines(target);
+    const lines = entry.lines(target, release);
     if (lines.length > 0) out[entry.kasEntry] = `${out[entry.kasEntry] ?? ''}${lines.join('\n')}\n`;
   }
   return out;

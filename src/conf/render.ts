@@ -2,7 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { renderBlock } from './lines.js';
-import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES } from './standard.js';
+import { confReleaseFor } from './release.js';
+import { BBLAYERS_SEARCH_LINES } from './standard.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -58,29 +59,33 @@ export async function renderConfText(project: Project, target: Target, layers: L
     }
   }
   const hashserve = cache.hashserve ?? 'auto';
+  const release = confReleaseFor(layers.coreSeries, project.manifest.series);
+  const hashDatabase = release.hashDatabase;
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
   const localConf = (await template('local.conf.hbs'))({
     ...common,
-    targetSettings: renderBlock('target', target),
+    targetSettings: renderBlock('target', target, release),
     dlDir: paths.dlDir,
     sstateDir: paths.sstateDir,
-    persistentDir: hashserve === 'auto' ? paths.persistentDir : undefined,
+    persistentDir: hashserve === 'auto' && hashDatabase.variable === 'PERSISTENT_DIR' ? paths.persistentDir : undefined,
+    hashDatabaseDir: hashserve === 'auto' && hashDatabase.variable === 'BB_HASHSERVE_DB_DIR' ? hashDatabase.value : undefined,
     hashserve,
     hashserveUpstream: cache.hashserve_upstream,
     sstateMirrors: cache.sstate_mirrors ?? [],
-    variables: renderBlock('variables', target),
+    variables: renderBlock('variables', target, release),
     localConf: target.localConf?.trimEnd(),
     offlineMirror: downloadsFromTopdir === undefined ? undefined : `\${TOPDIR}/${downloadsFromTopdir}`,
     mirrorTarballs: cache.mirror_tarballs ?? false,
-    pokyDefaults: renderBlock('poky-defaults', target),
-    confVersion: renderBlock('conf-version', target),
+    sampleSource: release.sampleSource,
+    pokyDefaults: renderBlock('poky-defaults', target, release),
+    confVersion: renderBlock('conf-version', target, release),
   });
   const bblayersConf = (await template('bblayers.conf.hbs'))({
     ...common,
     layersFromTopdir,
     layers: layers.layers.map((l) => toPosix(path.relative(paths.layersDir, l.dir))),
     bblayersConf: target.bblayersConf?.trimEnd(),
-    bblayersVersion: BBLAYERS_CONF_VERSION_LINE,
+    bblayersVersion: release.bblayersVersionLine,
     bblayersSearch: BBLAYERS_SEARCH_LINES.join('\n'),
   });
   return { localConf: tidy(localConf), bblayersConf: tidy(bblayersConf) };

@@ -11,6 +11,14 @@ import { engineCommand } from './engine.js';
 export const BUILD_ENV_DIR = fileURLToPath(new URL('../../docker/', import.meta.url));
 export const DEFAULT_BASE_IMAGE = 'debian:12';
 const IMAGE_REPOSITORY = 'yoctoforge-buildenv';
+/** The release whose host packages (docker/host-packages/SERIES.txt) an image gets when the project's has no list. */
+export const DEFAULT_BUILD_ENV_SERIES = 'scarthgap';
+
+/** The host-package list for a release: its own, else the default release's. */
+export async function buildEnvSeries(series: string, dir = BUILD_ENV_DIR): Promise<string> {
+  const lists = await readdir(path.join(dir, 'host-packages')).catch(() => [] as string[]);
+  return lists.includes(`${series}.txt`) ? series : DEFAULT_BUILD_ENV_SERIES;
+}
 
 /** --base-image, then the manifest, then YOCTOFORGE_BASE_IMAGE, then Debian 12. */
 export function chooseBaseImage(requested: string | undefined, fromManifest: string | undefined): string {
@@ -21,14 +29,14 @@ export function chooseBaseImage(requested: string | undefined, fromManifest: str
  * The image tag is a digest of everything the image is made from (the files of docker/, the base
  * image name and the build user's ids), so it is rebuilt exactly when one of them changes.
  */
-export async function buildEnvTag(baseImage: string, user: BuildUser, dir = BUILD_ENV_DIR): Promise<string> {
+export async function buildEnvTag(baseImage: string, user: BuildUser, dir = BUILD_ENV_DIR, series = DEFAULT_BUILD_ENV_SERIES): Promise<string> {
   const hash = createHash('sha256');
   for (const file of (await listFiles(dir)).sort()) {
     hash.update(`${file}\0`);
     hash.update(await readFile(path.join(dir, file)));
     hash.update('\0');
   }
-  hash.update(`base=${baseImage}\0uid=${user.uid}\0gid=${user.gid}\0`);
+  hash.update(`base=${baseImage}\0uid=${user.uid}\0gid=${user.gid}\0series=${series}\0`);
   return `${IMAGE_REPOSITORY}:${hash.digest('hex').slice(0, 16)}`;
 }
 
@@ -50,13 +58,14 @@ export interface EnsureImageResult {
 /** Builds the build-environment image unless an image with its content tag exists. */
 export async function ensureBuildEnvImage(
   engine: Exclude<EngineName, 'none'>,
-  options: { baseImage: string; user: BuildUser },
+  options: { baseImage: string; user: BuildUser; series: string },
   onLine: (line: string) => void = () => {},
 ): Promise<EnsureImageResult> {
-  const tag = await buildEnvTag(options.baseImage, options.user);
+  const series = await buildEnvSeries(options.series);
+  const tag = await buildEnvTag(options.baseImage, options.user, BUILD_ENV_DIR, series);
   const inspect = await engineCommand(engine, ['image', 'inspect', '--format', '{{.Id}}', tag]);
   if (inspect.exitCode === 0) return { tag, built: false };
-  const args = ['build', '--tag', tag, '--build-arg', `BASE_IMAGE=${options.baseImage}`, '--build-arg', `BUILD_UID=${options.user.uid}`, '--build-arg', `BUILD_GID=${options.user.gid}`];
+  const args = ['build', '--tag', tag, '--build-arg', `BASE_IMAGE=${options.baseImage}`, '--build-arg', `BUILD_UID=${options.user.uid}`, '--build-arg', `BUILD_GID=${options.user.gid}`, '--build-arg', `YOCTO_SERIES=${series}`];
   args.push(BUILD_ENV_DIR);
   // The engine's default builder: BuildKit where buildx is installed, the classic one otherwise.
   const child = execa(engine, args, { reject: false, all: true, stdin: 'ignore' });

@@ -6,6 +6,7 @@ import type { Manifest } from '../manifest/schema.js';
 import { projectPaths } from '../manifest/paths.js';
 import { repoLayers } from '../manifest/repo-layers.js';
 import type { Target } from '../manifest/target.js';
+import { compareVersions, locateBitbake, minimumBitbakeVersion } from './bitbake.js';
 import { readLayerConf, satisfiesConstraint, type LayerCollection, type LayerConf } from './layer-conf.js';
 
 export interface ResolvedLayer {
@@ -24,6 +25,10 @@ export interface LayerCheckResult {
   coreSeries: string[];
   /** oe-init-build-env beside the core layer */
   initScript: string;
+  /** BitBake's top folder (bin/bitbake, lib/bb), from the manifest's `bitbake:` or found by content */
+  bitbakeDir: string;
+  /** BitBake's own version (lib/bb/__init__.py), when readable */
+  bitbakeVersion?: string;
   problems: string[];
 }
 
@@ -61,6 +66,7 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
   const layers: ResolvedLayer[] = [];
   const problems: string[] = [];
   const coreSeries: string[] = [];
+  let unsynced = false;
   for (const { repo, subPath } of selection) {
     const dir = path.join(layersDir, repo, subPath);
     const id = subPath === '.' ? repo : `${repo}/${subPath}`;
@@ -69,6 +75,7 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
       conf = await readLayerConf(dir);
     } catch {
       const repoExists = await isDir(path.join(layersDir, repo));
+      unsynced ||= !repoExists;
       problems.push(repoExists ? `${id}: no conf/layer.conf in ${path.relative(project.dir, dir) || '.'} (check repos.${repo}.layers)` : `${id}: repository not synced (run \`yoctoforge sync\`)`);
       continue;
     }
@@ -102,9 +109,31 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
     }
     problems.push(...layer.problems);
   }
+  const series = project.manifest.series;
+  if (core && series && coreSeries.length > 0 && !coreSeries.includes(series)) {
+    problems.push(`series: the manifest says "${series}", but the core layer ${core.layer.id} is "${coreSeries.join(' ')}" (repos.${core.layer.repo} is on another release's branch; \`yoctoforge upgrade --series ${series}\` moves a project between releases)`);
+  }
+  const bitbake = await locateBitbake(project.manifest, layersDir);
+  // An unsynced repository is already reported; it may well be the one that holds BitBake.
+  if (bitbake.problem && !unsynced) problems.push(bitbake.problem);
+  if (core && bitbake.version) {
+    const needed = await minimumBitbakeVersion(core.layer.dir);
+    if (needed && compareVersions(bitbake.version, needed) < 0) {
+      problems.push(`bitbake: ${bitbake.ref} is BitBake ${bitbake.version}, but the core layer ${core.layer.id} needs at least ${needed} (BB_MIN_VERSION in its conf/sanity.conf): move the BitBake repository to the release's branch`);
+    }
+  }
   const ordered = orderLayers(layers, provided);
   const initScript = core ? path.join(core.layer.dir, '..', 'oe-init-build-env') : '';
-  return { layers: ordered, coreSeries, initScript, problems };
+  return { layers: ordered, coreSeries, initScript, bitbakeDir: bitbake.dir ?? '', bitbakeVersion: bitbake.version, problems };
+}
+
+/** The repository whose selected layer provides the "core" collection, read from the checkouts. */
+export async function findCoreRepo(manifest: Manifest, layersDir: string): Promise<string | undefined> {
+  for (const { repo, subPath } of selectedLayers(manifest)) {
+    const conf = await readLayerConf(path.join(layersDir, repo, subPath)).catch(() => undefined);
+    if (conf?.collections.some((c) => c.name === 'core')) return repo;
+  }
+  return undefined;
 }
 
 /** Like inspectLayers, but a problem is an error that stops the command (exit 2). */

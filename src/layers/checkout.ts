@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { OperationError } from '../errors.js';
 import { processAlive } from '../util/pidfile.js';
-import { gitAt, gitFailure } from './git.js';
+import { gitAt, gitFailure, isMissingRef, missingRefMessage } from './git.js';
 
 /**
  * The git mechanics of one layer checkout: clone, fetch a wanted commit, look at the work tree,
@@ -56,7 +56,7 @@ export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: 
     return commit;
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
-    throw new OperationError(`clone of ${job.url} failed: ${gitFailure(error)}`);
+    throw new OperationError(ref && isMissingRef(error) ? missingRefMessage(job.url, ref) : `clone of ${job.url} failed: ${gitFailure(error)}`);
   }
 }
 

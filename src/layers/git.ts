@@ -29,3 +29,14 @@ export function gitFailure(error: unknown): string {
   const fatal = lines.find((l) => /^(fatal|error):/.test(l));
   return (fatal ?? lines[0] ?? 'git failed').replace(/^(fatal|error):\s*/, '');
 }
+
+/** Whether a git failure says the branch or tag asked for does not exist on the remote. */
+export function isMissingRef(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : String(error);
+  return /Remote branch \S+ not found|couldn't find remote ref|not our ref|no such ref/i.test(text);
+}
+
+/** A missing release branch said plainly: the repository has no branch of the series' name. */
+export function missingRefMessage(url: string, ref: string): string {
+  return `${url} has no branch or tag "${ref}" (does this layer have a release of that name? check the repo's branch and the manifest's series)`;
+}

@@ -8,7 +8,7 @@ import type { RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { acquirePidfile } from '../util/pidfile.js';
 import { checkoutDetached, clearStaleGitLocks, cloneRepo, detachedHead, fetchWanted, hasLocalCommits, headCommit, isDirectory, removeAbandonedClones, setOrigin, uncommittedChanges, type CheckoutJob, type CloneMode } from './checkout.js';
-import { gitAt, gitFailure } from './git.js';
+import { gitAt, gitFailure, isMissingRef, missingRefMessage } from './git.js';
 
 export type { CloneMode } from './checkout.js';
 
@@ -159,7 +159,8 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
     return await updateRepo(job, mode, options, report);
   } catch (error) {
     if (error instanceof LeftDirty) return { ...base, action: 'left-dirty', commit: error.head, detail: error.message };
-    const detail = error instanceof InputError || error instanceof OperationError ? error.message : gitFailure(error);
+    const ref = job.ref.branch ?? job.ref.tag;
+    const detail = error instanceof InputError || error instanceof OperationError ? error.message : ref && isMissingRef(error) ? missingRefMessage(job.spec.url, ref) : gitFailure(error);
     return { ...base, action: 'failed', detail };
   }
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Project } from '../manifest/load.js';
-import { commitId, LOCK_FILE, type RepoSpec } from '../manifest/schema.js';
+import { commitId, LOCK_FILE, MANIFEST_FILE, type RepoSpec } from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
   url: z.string(),
@@ -83,6 +83,15 @@ export function followedRef(spec: RepoSpec, series: string | undefined): { branc
  * Why the lock no longer describes the manifest, one reason per repo; empty when it does.
  * A lock entry is stale when its repo's URL or followed ref changed, or a pinned commit differs.
  */
+/** The lock, required to exist and to match the manifest, for exports that pin commits (`what` says which). */
+export async function readCurrentLock(project: Project, what: string): Promise<Lock> {
+  const lock = await readLock(project);
+  if (!lock) throw new InputError(`no ${LOCK_FILE} in ${project.dir}: ${what} pins commits, so run \`yoctoforge sync\` first`);
+  const stale = lockStaleness(project, lock);
+  if (stale.length > 0) throw new InputError(`${LOCK_FILE} does not match ${MANIFEST_FILE} (run \`yoctoforge sync\`)`, stale);
+  return lock;
+}
+
 export function lockStaleness(project: Project, lock: Lock): string[] {
   const repos = project.manifest.repos;
   const reasons = Object.entries(repos).flatMap(([name, spec]) => {

@@ -40,7 +40,8 @@ export const repoSchema = z
     branch: gitRef.optional(),
     tag: gitRef.optional(),
     commit: commitId.optional(),
-    layers: z.array(subLayerPath).min(1).optional(),
+    /** sub-layers inside the repo (default ["."]); [] for a repo that holds no layers, such as bitbake (kas: `layers: {}`) */
+    layers: z.array(subLayerPath).optional(),
   })
   .refine((r) => !(r.branch && r.tag), { message: 'either branch or tag, not both', path: ['tag'] });
 
@@ -106,6 +107,8 @@ const buildEnvSchema = z.strictObject({
   base_image: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference such as debian:12').optional(),
 });
 
+export const BITBAKE_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(MANIFEST_VERSION).optional(),
@@ -116,6 +119,11 @@ export const manifestSchema = z.strictObject({
   repos: z
     .record(repoName, repoSchema)
     .refine((repos) => Object.keys(repos).length > 0, 'at least one repository'),
+  /**
+   * Where BitBake is: "REPO" or "REPO/PATH" (poky/bitbake). Default: found by content, the one
+   * repository (or folder one level inside it) holding bin/bitbake and lib/bb.
+   */
+  bitbake: z.string().regex(BITBAKE_REF_PATTERN, 'REPO or REPO/PATH, e.g. bitbake or poky/bitbake').optional(),
   cache: cacheSchema.optional(),
   sync: syncSchema.optional(),
   build_env: buildEnvSchema.optional(),
@@ -123,6 +131,9 @@ export const manifestSchema = z.strictObject({
   targets: z
     .record(repoName, targetSchema)
     .refine((targets) => Object.keys(targets).length > 0, 'at least one target'),
+}).refine((m) => m.bitbake === undefined || m.repos[m.bitbake.split('/')[0]!] !== undefined, {
+  message: 'the name of a repository of this manifest (REPO or REPO/PATH)',
+  path: ['bitbake'],
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -59,7 +59,7 @@ if (!dockerReady) {
     env = { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache'), YOCTOFORGE_MIN_FREE_GIB: '1' };
     // The first build of the environment installs the Yocto host packages (a minute or two):
     // done here, under the hook timeout, rather than inside the first test.
-    await ensureBuildEnvImage('docker', { baseImage: BASE_IMAGE, user: buildUser(world.root) });
+    await ensureBuildEnvImage('docker', { baseImage: BASE_IMAGE, user: buildUser(world.root), series: 'scarthgap' });
   });
   afterAll(() => world?.cleanup());
 

@@ -16,6 +16,33 @@ function fresh(): string {
 }
 
 describe('yoctoforge init', () => {
+  it('--series wrynose writes the layout without poky: bitbake (no layers, 2.18), openembedded-core and meta-yocto at the registry URLs', () => {
+    const dir = fresh();
+    const result = runCli(['init', dir, '--yes', '--series', 'wrynose']);
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = parseManifest(readFileSync(path.join(dir, 'layers.yaml'), 'utf8'), 'layers.yaml');
+    expect(manifest.series).toBe('wrynose');
+    expect(manifest.bitbake).toBe('bitbake');
+    expect(manifest.repos).toEqual({
+      bitbake: { url: 'https://git.openembedded.org/bitbake', branch: '2.18', layers: [] },
+      'openembedded-core': { url: 'https://git.openembedded.org/openembedded-core', layers: ['meta'] },
+      'meta-yocto': { url: 'https://git.yoctoproject.org/meta-yocto', layers: ['meta-poky', 'meta-yocto-bsp'] },
+      'meta-openembedded': { url: 'https://github.com/openembedded/meta-openembedded', layers: ['meta-oe', 'meta-python', 'meta-networking', 'meta-filesystems'] },
+      'meta-raspberrypi': { url: 'https://github.com/agherzan/meta-raspberrypi' },
+      'meta-virtualization': { url: 'https://git.yoctoproject.org/meta-virtualization' },
+    });
+    expect(manifest.targets['rpi-docker-image']?.packages).toEqual(['docker', 'ntp-utils']);
+  });
+
+  it('refuses a series it does not know, naming the ones it does (exit 2, nothing written)', () => {
+    const dir = fresh();
+    const result = runCli(['init', dir, '--yes', '--series', 'kirkstone']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('yoctoforge: error: --series kirkstone: not a release yoctoforge knows (scarthgap, wrynose)\n');
+    expect(existsSync(path.join(dir, 'layers.yaml'))).toBe(false);
+    expect(runCli(['init', '--help']).stdout).toMatch(/--series <name>\s+Yocto release: scarthgap or wrynose \(default scarthgap\)/);
+  });
+
   it('scaffolds the seed build: scarthgap, four repos, Raspberry Pi 4 with Docker and NTP on systemd', () => {
     const dir = fresh();
     const result = runCli(['init', dir, '--yes']);

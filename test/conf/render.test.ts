@@ -6,7 +6,7 @@ import { checkLayers } from '../../src/layers/check.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { loadProject, type Project } from '../../src/manifest/load.js';
 import { resolveTarget } from '../../src/manifest/target.js';
-import { makeFixtureWorld, makeProject, REPO_ROOT, runCli, seedManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
+import { makeFixtureWorld, makeProject, REPO_ROOT, runCli, seedManifest, wrynoseManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
 
 const GOLDEN = path.join(REPO_ROOT, 'test', 'golden');
 /** UPDATE_GOLDEN=1 rewrites the golden files; review the diff before committing it. */
@@ -41,6 +41,17 @@ describe('conf rendering', () => {
     const { text } = await render(seedManifest(world));
     expectGolden(text.localConf, 'rpi-docker-image.local.conf');
     expectGolden(text.bblayersConf, 'rpi-docker-image.bblayers.conf');
+  });
+
+  it('renders the seed target on wrynose from that release\'s samples: LCONF_VERSION, BB_HASHSERVE_DB_DIR, MACHINE and DISTRO as fragments', async () => {
+    const { text } = await render(wrynoseManifest(world));
+    expectGolden(text.localConf, 'wrynose.rpi-docker-image.local.conf');
+    expectGolden(text.bblayersConf, 'wrynose.rpi-docker-image.bblayers.conf');
+    expect(text.localConf).not.toContain('PERSISTENT_DIR');
+    expect(text.localConf).toContain('BB_HASHSERVE_DB_DIR = "${SSTATE_DIR}"');
+    expect(text.localConf).toContain('OE_FRAGMENTS += "machine/raspberrypi4-64"\nOE_FRAGMENTS += "distro/poky"\n');
+    expect(text.localConf).not.toMatch(/^MACHINE =/m);
+    expect(text.bblayersConf).toMatch(/^LCONF_VERSION = "7"$/m);
   });
 
   it('renders users, variables, mirrors, a hash server and labelled raw sections', async () => {

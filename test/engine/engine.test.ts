@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { containerArgv, type RunSpec } from '../../src/engine/container.js';
-import { buildEnvTag, chooseBaseImage } from '../../src/engine/image.js';
+import { buildEnvSeries, buildEnvTag, chooseBaseImage } from '../../src/engine/image.js';
 import { tempDir } from '../helpers/git-fixtures.js';
 
 const spec: RunSpec = {
@@ -75,8 +75,17 @@ describe('build environment image', () => {
     expect(await buildEnvTag('debian:12', user, dir)).toBe(tag);
     expect(await buildEnvTag('ubuntu:24.04', user, dir)).not.toBe(tag);
     expect(await buildEnvTag('debian:12', { uid: 1001, gid: 1000 }, dir)).not.toBe(tag);
+    // another release's host packages make another image
+    expect(await buildEnvTag('debian:12', user, dir, 'wrynose')).not.toBe(tag);
+    expect(await buildEnvTag('debian:12', user, dir, 'scarthgap')).toBe(tag);
     writeFileSync(path.join(dir, 'sub', 'helper.sh'), 'echo hello\n');
     expect(await buildEnvTag('debian:12', user, dir)).not.toBe(tag);
+  });
+
+  it('has a host-package list for every release it knows, and falls back to the default one', async () => {
+    expect(await buildEnvSeries('wrynose')).toBe('wrynose');
+    expect(await buildEnvSeries('scarthgap')).toBe('scarthgap');
+    expect(await buildEnvSeries('styhead')).toBe('scarthgap');
   });
 
   it('takes the base image from the flag, then the manifest, then YOCTOFORGE_BASE_IMAGE, then Debian 12', () => {

@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RELEASES } from '../../src/manifest/series.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -53,6 +54,17 @@ export interface Upstream {
   commits: string[];
 }
 
+function writeLayers(work: string, layers: LayerSpec[], extraFiles: Record<string, string | Uint8Array>): void {
+  for (const layer of layers) {
+    mkdirSync(path.join(work, layer.path, 'conf'), { recursive: true });
+    writeFileSync(path.join(work, layer.path, 'conf', 'layer.conf'), layer.conf);
+  }
+  for (const [file, content] of Object.entries(extraFiles)) {
+    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+    writeFileSync(path.join(work, file), content);
+  }
+}
+
 /**
  * Makes a bare "upstream" repository with a `scarthgap` branch of two commits, a `v1.0` tag on
  * the first, and an older `kirkstone` branch.
@@ -62,14 +74,7 @@ export function makeUpstream(root: string, name: string, layers: LayerSpec[], ex
   const bare = path.join(root, 'upstream', `${name}.git`);
   mkdirSync(work, { recursive: true });
   git(work, 'init', '-q', '-b', 'scarthgap');
-  for (const layer of layers) {
-    mkdirSync(path.join(work, layer.path, 'conf'), { recursive: true });
-    writeFileSync(path.join(work, layer.path, 'conf', 'layer.conf'), layer.conf);
-  }
-  for (const [file, content] of Object.entries(extraFiles)) {
-    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
-    writeFileSync(path.join(work, file), content);
-  }
+  writeLayers(work, layers, extraFiles);
   writeFileSync(path.join(work, 'README'), `${name}\n`);
   git(work, 'add', '-A');
   git(work, 'commit', '-q', '-m', `${name}: first`);
@@ -131,7 +136,7 @@ export function makeFixtureWorld(): FixtureWorld {
         { path: 'meta-yocto-bsp', conf: layerConf('yoctobsp', { priority: 5, depends: 'core' }) },
         { path: 'meta-skeleton', conf: layerConf('skeleton', { priority: 1, depends: 'core' }) },
       ],
-      { 'oe-init-build-env': '#!/bin/sh\n# fixture\n' },
+      { 'oe-init-build-env': '#!/bin/sh\n# fixture\n', ...bitbakeFiles('bitbake/', '2.8.1'), 'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.8.1"\n' },
     ),
   );
   add(
@@ -148,11 +153,14 @@ export function makeFixtureWorld(): FixtureWorld {
       { path: '.', conf: layerConf('virtualization-layer', { priority: 8, depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python', compat: 'nanbield scarthgap' }) },
     ]),
   );
+  addWrynose(root, upstreams);
   add(makeUpstream(root, 'meta-oldseries', [{ path: '.', conf: layerConf('oldseries', { depends: 'core', compat: 'kirkstone' }) }]));
   add(makeUpstream(root, 'meta-needy', [{ path: '.', conf: layerConf('needy', { depends: 'core, webserver' }) }]));
 
+  // The split core repositories are also reachable at their canonical URLs (what init --series and upgrade write), as through a user's mirror.
+  const canonical = new Map(RELEASES.flatMap((r) => r.coreRepos).map((c) => [c.name, c.url]));
   const rewrites = Object.values(upstreams)
-    .map((u) => `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n`)
+    .map((u) => `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n${u.name !== 'poky' && canonical.has(u.name) ? `\tinsteadOf = ${canonical.get(u.name)}\n` : ''}`)
     .join('');
   writeFileSync(gitconfig, `${'[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n'}${rewrites}`);
   return {
@@ -201,6 +209,73 @@ ${extra}targets:
     license_flags_accepted: [synaptics-killswitch]
     image_fstypes: [wic.bz2, wic.bmap]
 `;
+}
+
+/** BitBake as the layer checks recognise it (bin/bitbake, lib/bb with its version), under `prefix`. */
+export function bitbakeFiles(prefix: string, version: string): Record<string, string> {
+  return {
+    [`${prefix}bin/bitbake`]: '#!/usr/bin/env python3\n# fixture\n',
+    [`${prefix}lib/bb/__init__.py`]: `__version__ = "${version}"\n`,
+  };
+}
+
+/** Adds `branch` to an upstream (forked from its scarthgap head) with these layers and files; returns its commit. */
+export function addBranch(root: string, upstream: Upstream, branch: string, layers: LayerSpec[], extraFiles: Record<string, string> = {}): string {
+  const work = path.join(root, 'work', upstream.name);
+  git(work, 'checkout', '-q', '-b', branch, 'scarthgap');
+  writeLayers(work, layers, extraFiles);
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', `${upstream.name}: ${branch}`);
+  const id = git(work, 'rev-parse', 'HEAD');
+  git(work, 'push', '-q', upstream.bare, branch);
+  git(work, 'checkout', '-q', 'scarthgap');
+  return id;
+}
+
+/**
+ * Yocto 6.0 "wrynose" in miniature, the layout without poky: bitbake (a 2.18 branch, no layers),
+ * openembedded-core (meta, oe-init-build-env) and meta-yocto (meta-poky, meta-yocto-bsp) at
+ * `wrynose`, and `wrynose` branches of meta-openembedded, meta-raspberrypi and
+ * meta-virtualization, as the real ones have them. meta-oldseries and meta-needy have none.
+ */
+function addWrynose(root: string, upstreams: Record<string, Upstream>): void {
+  const compat = 'whinlatter wrynose';
+  const bitbake = makeUpstream(root, 'bitbake', [], bitbakeFiles('', '2.8.1'));
+  addBranch(root, bitbake, '2.18', [], bitbakeFiles('', '2.18.0'));
+  const core = makeUpstream(root, 'openembedded-core', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) }]);
+  addBranch(root, core, 'wrynose', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'wrynose', compat: 'wrynose' }) }], {
+    'oe-init-build-env': '#!/bin/sh\n# fixture\n',
+    // bitbake-setup finds openembedded-core (and so oe-init-build-env) by this script
+    'scripts/oe-setup-build': '#!/usr/bin/env python3\n# fixture\n',
+    'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.18.0"\n',
+  });
+  const yocto = makeUpstream(root, 'meta-yocto', []);
+  addBranch(root, yocto, 'wrynose', [
+    { path: 'meta-poky', conf: layerConf('yocto', { priority: 5, depends: 'core', compat: 'wrynose' }) },
+    { path: 'meta-yocto-bsp', conf: layerConf('yoctobsp', { priority: 5, depends: 'core', compat: 'wrynose' }) },
+  ]);
+  addBranch(root, upstreams['meta-openembedded']!, 'wrynose', [
+    { path: 'meta-oe', conf: layerConf('openembedded-layer', { priority: 5, depends: 'core', compat: 'wrynose' }) },
+    { path: 'meta-python', conf: layerConf('meta-python', { priority: 5, depends: 'core (>= 12), openembedded-layer', compat: 'wrynose' }) },
+    { path: 'meta-networking', conf: layerConf('networking-layer', { priority: 5, depends: 'core, meta-python, openembedded-layer', compat: 'wrynose' }) },
+    { path: 'meta-filesystems', conf: layerConf('filesystems-layer', { priority: 5, depends: 'core, openembedded-layer, networking-layer', compat: 'wrynose' }) },
+  ]);
+  addBranch(root, upstreams['meta-raspberrypi']!, 'wrynose', [{ path: '.', conf: layerConf('raspberrypi', { priority: 9, depends: 'core', compat }) }]);
+  addBranch(root, upstreams['meta-virtualization']!, 'wrynose', [
+    { path: '.', conf: layerConf('virtualization-layer', { priority: 8, depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python', compat }) },
+  ]);
+  for (const u of [bitbake, core, yocto]) upstreams[u.name] = u;
+}
+
+/** The seed's manifest on wrynose, the layout without poky (like `yoctoforge init --series wrynose`, with fixture URLs). */
+export function wrynoseManifest(world: FixtureWorld, extra = ''): string {
+  const u = world.upstreams;
+  return seedManifest(world, extra)
+    .replace('series: scarthgap\n', 'series: wrynose\nbitbake: bitbake\n')
+    .replace(
+      `  poky:\n    url: ${u.poky!.url}\n    layers: [meta, meta-poky, meta-yocto-bsp]\n`,
+      `  bitbake:\n    url: ${u.bitbake!.url}\n    branch: "2.18"\n    layers: []\n  openembedded-core:\n    url: ${u['openembedded-core']!.url}\n    layers: [meta]\n  meta-yocto:\n    url: ${u['meta-yocto']!.url}\n    layers: [meta-poky, meta-yocto-bsp]\n`,
+    );
 }
 
 export function makeProject(world: FixtureWorld, manifest: string): string {

@@ -5,7 +5,17 @@ import { layerConfFromText, parseDependencies, satisfiesConstraint } from '../..
 import { syncLayers } from '../../src/layers/sync.js';
 import { loadProject } from '../../src/manifest/load.js';
 import { resolveTarget } from '../../src/manifest/target.js';
-import { makeFixtureWorld, makeProject, runCli, seedManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
+import { makeFixtureWorld, makeProject, runCli, seedManifest, wrynoseManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
+
+/** The seed's layers after the core repositories, the same in both layouts, in bblayers.conf order. */
+const SEED_LAYERS_AFTER_CORE = [
+  'meta-openembedded/meta-oe',
+  'meta-openembedded/meta-python',
+  'meta-openembedded/meta-networking',
+  'meta-openembedded/meta-filesystems',
+  'meta-raspberrypi',
+  'meta-virtualization',
+];
 
 let world: FixtureWorld;
 beforeAll(() => {
@@ -70,17 +80,7 @@ describe('layer checks', () => {
     const result = await inspectLayers(project, resolveTarget(project));
     expect(result.problems).toEqual([]);
     expect(result.coreSeries).toEqual(['scarthgap']);
-    expect(result.layers.map((l) => l.id)).toEqual([
-      'poky/meta',
-      'poky/meta-poky',
-      'poky/meta-yocto-bsp',
-      'meta-openembedded/meta-oe',
-      'meta-openembedded/meta-python',
-      'meta-openembedded/meta-networking',
-      'meta-openembedded/meta-filesystems',
-      'meta-raspberrypi',
-      'meta-virtualization',
-    ]);
+    expect(result.layers.map((l) => l.id)).toEqual(['poky/meta', 'poky/meta-poky', 'poky/meta-yocto-bsp', ...SEED_LAYERS_AFTER_CORE]);
     expect(result.initScript).toBe(path.join(dir, 'layers', 'poky', 'oe-init-build-env'));
   });
 
@@ -150,5 +150,52 @@ describe('layer checks', () => {
     const dir2 = await syncedProject(seedManifest(world).replace('[meta, meta-poky, meta-yocto-bsp]', '[meta, meta-pokey]'));
     const wrong = await inspectLayers(await loadProject(dir2));
     expect(wrong.problems).toContain('poky/meta-pokey: no conf/layer.conf in layers/poky/meta-pokey (check repos.poky.layers)');
+  });
+});
+
+describe('both layouts: combined poky and bitbake + openembedded-core + meta-yocto', () => {
+  it('finds BitBake inside poky by content, and the core layer by its collection', async () => {
+    const dir = await syncedProject(seedManifest(world));
+    const result = await inspectLayers(await loadProject(dir));
+    expect(result.problems).toEqual([]);
+    expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'poky', 'bitbake'));
+    expect(result.bitbakeVersion).toBe('2.8.1');
+  });
+
+  it('checks the wrynose layout: a repo without layers is BitBake, openembedded-core/meta is the core', async () => {
+    const dir = await syncedProject(wrynoseManifest(world));
+    const result = await inspectLayers(await loadProject(dir));
+    expect(result.problems).toEqual([]);
+    expect(result.coreSeries).toEqual(['wrynose']);
+    expect(result.layers.map((l) => l.id)).toEqual(['openembedded-core/meta', 'meta-yocto/meta-poky', 'meta-yocto/meta-yocto-bsp', ...SEED_LAYERS_AFTER_CORE]);
+    expect(result.initScript).toBe(path.join(dir, 'layers', 'openembedded-core', 'oe-init-build-env'));
+    expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'bitbake'));
+    expect(result.bitbakeVersion).toBe('2.18.0');
+    const cli = runCli(['layers'], { cwd: dir, env: world.env });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/meta-raspberrypi\s+raspberrypi\s+layers\/meta-raspberrypi\s+9\s+whinlatter wrynose\s+ok/);
+  });
+
+  it('finds BitBake by content, not by name: a repo renamed bb-core is found, a "bitbake" entry that is not BitBake is refused', async () => {
+    const renamed = wrynoseManifest(world).replace('bitbake: bitbake\n', '').replace('  bitbake:\n', '  bb-core:\n');
+    const dir = await syncedProject(renamed);
+    const result = await inspectLayers(await loadProject(dir));
+    expect(result.problems).toEqual([]);
+    expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'bb-core'));
+    const wrong = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', 'bitbake: meta-yocto\n'));
+    expect((await inspectLayers(await loadProject(wrong))).problems).toEqual(['bitbake: meta-yocto holds no bin/bitbake and lib/bb (check the bitbake: entry of the manifest)']);
+    const none = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', '').replace(/ {2}bitbake:\n.*\n.*\n.*\n/, ''));
+    expect((await inspectLayers(await loadProject(none))).problems[0]).toMatch(/^no repository holds BitBake \(bin\/bitbake and lib\/bb\): add it to repos/);
+  });
+
+  it('says when the core is on another release than the manifest, and when BitBake is older than the core needs', async () => {
+    const u = world.upstreams;
+    const mixed = await syncedProject(wrynoseManifest(world).replace(`url: ${u['openembedded-core']!.url}\n`, `url: ${u['openembedded-core']!.url}\n    branch: scarthgap\n`));
+    const problems = (await inspectLayers(await loadProject(mixed))).problems;
+    expect(problems).toContain('series: the manifest says "wrynose", but the core layer openembedded-core/meta is "scarthgap" (repos.openembedded-core is on another release\'s branch; `yoctoforge upgrade --series wrynose` moves a project between releases)');
+    const oldBitbake = await syncedProject(wrynoseManifest(world).replace('branch: "2.18"', 'branch: scarthgap'));
+    expect((await inspectLayers(await loadProject(oldBitbake))).problems).toEqual([
+      'bitbake: bitbake is BitBake 2.8.1, but the core layer openembedded-core/meta needs at least 2.18.0 (BB_MIN_VERSION in its conf/sanity.conf): move the BitBake repository to the release\'s branch',
+    ]);
   });
 });

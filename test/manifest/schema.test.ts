@@ -111,4 +111,17 @@ describe('conf injection', () => {
     expect(m.targets.img?.variables?.MY_DIR).toBe('${TOPDIR}/x');
     expect(m.targets.img?.local_conf).toBe('X = "${@1+1}"\n');
   });
+  it('accepts a repository without layers and names the BitBake repository (the layout without poky)', () => {
+    const text = base.replace('repos:\n', 'bitbake: bitbake\nrepos:\n  bitbake:\n    url: https://git.openembedded.org/bitbake\n    branch: "2.18"\n    layers: []\n');
+    const m = parseManifest(text, 'layers.yaml');
+    expect(m.repos.bitbake?.layers).toEqual([]);
+    expect(m.bitbake).toBe('bitbake');
+    expect(parseManifest(base.replace('repos:\n', 'bitbake: poky/bitbake\nrepos:\n'), 'layers.yaml').bitbake).toBe('poky/bitbake');
+  });
+
+  it('rejects a bitbake entry that names no repository of the manifest', () => {
+    const p = problems(base.replace('repos:\n', 'bitbake: bitbak\nrepos:\n'));
+    expect(p).toEqual(['layers.yaml:3:10: bitbake: expected the name of a repository of this manifest (REPO or REPO/PATH), found "bitbak"']);
+    expect(problems(base.replace('repos:\n', 'bitbake: ../bitbake\nrepos:\n'))[0]).toMatch(/^layers\.yaml:3:10: bitbake: expected REPO or REPO\/PATH/);
+  });
 });

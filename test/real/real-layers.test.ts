@@ -2,11 +2,12 @@
 // repositories: YOCTOFORGE_REAL_LAYERS=DIR with DIR/{poky,meta-openembedded,meta-raspberrypi,
 // meta-virtualization} (git repositories or bare mirrors, branch scarthgap). The full BitBake
 // parse and task-graph check is `yoctoforge build rpi-docker-image --dry-run` (test/build).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/git-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/git-fixtures.js';
+import { realLayersProject } from '../helpers/real-layers.js';
 
 const REAL = process.env.YOCTOFORGE_REAL_LAYERS;
 const URLS: Record<string, string> = {
@@ -16,29 +17,13 @@ const URLS: Record<string, string> = {
   'meta-virtualization': 'https://git.yoctoproject.org/meta-virtualization',
 };
 
-function localCopy(name: string): string {
-  const candidates = [path.join(REAL!, name), path.join(REAL!, `${name}.git`)];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`YOCTOFORGE_REAL_LAYERS has no ${name} or ${name}.git`);
-  return found;
-}
-
 if (!REAL) {
   describe('real scarthgap layers', () => {
     it.skip('skipped: set YOCTOFORGE_REAL_LAYERS to a directory with poky, meta-openembedded, meta-raspberrypi and meta-virtualization', () => {});
   });
   console.log('real-layers: skipped (YOCTOFORGE_REAL_LAYERS is not set)');
 } else {
-  const work = tempDir('real');
-  afterAll(() => {
-    // left in place on purpose when YOCTOFORGE_KEEP is set, for a follow-up dry run by hand
-    if (!process.env.YOCTOFORGE_KEEP) rmSync(work, { recursive: true, force: true });
-  });
-  const gitconfig = path.join(work, 'gitconfig');
-  writeFileSync(gitconfig, Object.entries(URLS).map(([name, url]) => `[url "${localCopy(name)}"]\n\tinsteadOf = ${url}\n`).join(''));
-  const env = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') };
-  const project = path.join(work, 'project');
-  mkdirSync(project);
+  const { env, project } = realLayersProject(REAL, 'YOCTOFORGE_REAL_LAYERS', URLS);
 
   describe('real scarthgap layers', () => {
     it('init + sync + layers + config give a conf for the real poky, meta-openembedded, meta-raspberrypi and meta-virtualization', () => {

@@ -11,6 +11,8 @@ import { registerReport } from './report.js';
 import { registerBundle } from './bundle.js';
 import { registerCi } from './ci.js';
 import { registerKas } from './kas.js';
+import { registerUpgrade } from './upgrade.js';
+import { registerBitbakeSetup } from './bitbake-setup.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -25,4 +27,6 @@ export function registerCommands(program: Command): void {
   registerBundle(program);
   registerCi(program);
   registerKas(program);
+  registerUpgrade(program);
+  registerBitbakeSetup(program);
 }
