@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { manifestSchema } from '../dist/manifest/schema.js';
 
 const schema = z.toJSONSchema(manifestSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
-schema.$id = 'https://www.npmjs.com/package/yoctoforge/schema/layers.schema.json';
 schema.title = 'yoctoforge layers.yaml';
 schema.description = 'The layers, pins and build targets of a yoctoforge project (README: "Manifest reference").';
 const text = `${JSON.stringify(schema, null, 2)}\n`;

@@ -47,6 +47,11 @@ export function containerArgv(spec: RunSpec, hostEnv: NodeJS.ProcessEnv = proces
   return argv;
 }
 
+/** spawn's uid/gid when yoctoforge runs as root and the build user is not root. */
+function hostUser(user: BuildUser): { uid?: number; gid?: number } {
+  return process.getuid?.() === 0 && user.uid !== 0 ? { uid: user.uid, gid: user.gid } : {};
+}
+
 /** Drops mounts inside other mounts, keeps order. */
 function uniqueMounts(dirs: string[]): string[] {
   const sorted = [...new Set(dirs)];
@@ -71,6 +76,8 @@ export async function runInEnvironment(spec: RunSpec, options: RunOptions = {}):
     child = execa('bash', ['-c', spec.script], {
       cwd: spec.workdir,
       env: spec.env,
+      // As root, BitBake runs as the build user here too, as it does in a container.
+      ...hostUser(spec.user),
       reject: false,
       buffer: false,
       stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
