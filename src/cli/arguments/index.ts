@@ -12,6 +12,8 @@ import { registerBundle } from './bundle.js';
 import { registerCi } from './ci.js';
 import { registerKas } from './kas.js';
 import { registerSchema } from './schema.js';
+import { registerForeach } from './foreach.js';
+import { registerClean } from './clean.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -27,4 +29,6 @@ export function registerCommands(program: Command): void {
   registerCi(program);
   registerKas(program);
   registerSchema(program);
+  registerForeach(program);
+  registerClean(program);
 }
