@@ -59,7 +59,11 @@ export async function runClean(options: CleanOptions): Promise<void> {
     await removeInside(paths.buildRoot, buildDir);
     logLine(`removed ${rel(buildDir)}`);
   } else {
-    logLine(removed.length > 0 ? `removed ${removed.join(', ')} (conf, logs and report kept; --all removes them too)` : `${rel(buildDir)}: nothing to remove`);
+    logLine(
+      removed.length > 0
+        ? `removed ${removed.join(', ')} (conf, logs and report kept; --all removes them too)`
+        : `${rel(buildDir)}: nothing to remove`,
+    );
   }
 }
 
@@ -71,7 +75,10 @@ async function cleanSstate(options: CleanOptions, recipes: string[]): Promise<vo
   if (ctx.user.note) warnLine(ctx.user.note);
   const release = await acquireBuildLock(ctx.buildDir, ctx.target.name);
   try {
-    await runSteps(preparationSteps(options).filter((s) => s.title !== 'Sync layers'), ctx);
+    await runSteps(
+      preparationSteps(options).filter((s) => s.title !== 'Sync layers'),
+      ctx,
+    );
     const script = inBuildEnv(ctx.layers!.initScript, ctx.buildDir, bitbakeCommand(['-c', 'cleansstate', ...recipes]));
     logLine(`bitbake -c cleansstate ${recipes.join(' ')}`);
     const code = await runInEnvironment(runSpecFor(ctx, script), { onOutput: (chunk) => process.stdout.write(chunk) });

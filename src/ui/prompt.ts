@@ -10,7 +10,11 @@ export function canAsk(): boolean {
  * Asks one question with a default (Enter takes it). `check` returns why an answer is not
  * acceptable, and the question is asked again.
  */
-export async function ask(question: string, defaultAnswer: string, check: (answer: string) => string | undefined = () => undefined): Promise<string> {
+export async function ask(
+  question: string,
+  defaultAnswer: string,
+  check: (answer: string) => string | undefined = () => undefined,
+): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     for (;;) {

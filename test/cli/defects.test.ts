@@ -35,7 +35,10 @@ describe('sync flags', () => {
   });
 
   it('a repo that fails is reported once, in the error, not also as a step summary', () => {
-    const dir = makeProject(world, seedManifest(world).replace(world.upstreams['meta-raspberrypi']!.url, 'https://git.example.invalid/no-such-repo'));
+    const dir = makeProject(
+      world,
+      seedManifest(world).replace(world.upstreams['meta-raspberrypi']!.url, 'https://git.example.invalid/no-such-repo'),
+    );
     const r = runCli(['sync'], { cwd: dir, env });
     expect(r.code).toBe(1);
     const both = `${r.stdout}${r.stderr}`;

@@ -2,7 +2,16 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addInsteadOf, layerConf, makeFixtureWorld, makeProject, makeUpstream, runCli, tempDir, type FixtureWorld } from '../helpers/git-fixtures.js';
+import {
+  addInsteadOf,
+  layerConf,
+  makeFixtureWorld,
+  makeProject,
+  makeUpstream,
+  runCli,
+  tempDir,
+  type FixtureWorld,
+} from '../helpers/git-fixtures.js';
 
 let world: FixtureWorld;
 let env: NodeJS.ProcessEnv;
@@ -13,9 +22,14 @@ beforeAll(() => {
   chmodSync(world.root, 0o755);
   // A poky whose oe-init-build-env puts a recording `bitbake` first on PATH.
   const recorder = '#!/bin/sh\necho "$@" > bitbake-args\necho "NOTE: recorder ran bitbake $*"\n';
-  const poky = makeUpstream(world.root, 'poky-recorder', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) }], {
-    'oe-init-build-env': `bin=$(mktemp -d)\nprintf '%s' '${recorder}' > "$bin/bitbake"\nchmod +x "$bin/bitbake"\nexport PATH="$bin:$PATH"\nmkdir -p "$1" && cd "$1"\n`,
-  });
+  const poky = makeUpstream(
+    world.root,
+    'poky-recorder',
+    [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) }],
+    {
+      'oe-init-build-env': `bin=$(mktemp -d)\nprintf '%s' '${recorder}' > "$bin/bitbake"\nchmod +x "$bin/bitbake"\nexport PATH="$bin:$PATH"\nmkdir -p "$1" && cd "$1"\n`,
+    },
+  );
   addInsteadOf(world, poky);
   env = { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') };
   project = makeProject(

@@ -10,8 +10,21 @@ export function registerClean(program: Command): void {
     .option('--all', 'remove the whole build directory of the target (conf, logs and report too)')
     .option('--engine <engine>', 'docker, podman or none (for --sstate)')
     .option('--base-image <image>', 'base image of the build environment (for --sstate)')
-    .action(async (target: string | undefined, opts: { sstate?: string[]; all?: boolean; engine?: string; baseImage?: string }, command: Command) => {
-      const { runClean } = await import('../../commands/clean.js');
-      await runClean({ projectDir: projectDir(command), target, sstate: opts.sstate, all: Boolean(opts.all), engine: opts.engine, baseImage: opts.baseImage });
-    });
+    .action(
+      async (
+        target: string | undefined,
+        opts: { sstate?: string[]; all?: boolean; engine?: string; baseImage?: string },
+        command: Command,
+      ) => {
+        const { runClean } = await import('../../commands/clean.js');
+        await runClean({
+          projectDir: projectDir(command),
+          target,
+          sstate: opts.sstate,
+          all: Boolean(opts.all),
+          engine: opts.engine,
+          baseImage: opts.baseImage,
+        });
+      },
+    );
 }

@@ -14,6 +14,7 @@ import { registerKas } from './kas.js';
 import { registerSchema } from './schema.js';
 import { registerForeach } from './foreach.js';
 import { registerClean } from './clean.js';
+import { registerCompletion } from './completion.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -31,4 +32,5 @@ export function registerCommands(program: Command): void {
   registerSchema(program);
   registerForeach(program);
   registerClean(program);
+  registerCompletion(program);
 }
