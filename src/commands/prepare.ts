@@ -2,7 +2,7 @@ import path from 'node:path';
 import { renderTargetConf } from '../conf/render.js';
 import { buildUser, chooseEngine, type BuildUser, type EngineName } from '../engine/engine.js';
 import { chooseBaseImage, ensureBuildEnvImage } from '../engine/image.js';
-import type { RunSpec } from '../engine/container.js';
+import { buildEnvironment, type RunSpec } from '../engine/container.js';
 import { prepareWritableDirs } from '../engine/workspace.js';
 import { checkLayers, type LayerCheckResult } from '../layers/check.js';
 import { syncLayers } from '../layers/sync.js';
@@ -93,7 +93,9 @@ export function preparationSteps(options: PrepareOptions): Step<BuildContext>[] 
 
 /** How BitBake (or a shell) is run for this context. */
 export function runSpecFor(ctx: BuildContext, script: string, opts: { tty?: boolean; env?: Record<string, string> } = {}): RunSpec {
-  const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>) } : {};
+  // On the host BitBake inherits the caller's environment; a container gets only buildEnvironment's.
+  const passed = buildEnvironment(ctx.project.manifest.env);
+  const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>), ...passed } : passed;
   return {
     engine: ctx.engine,
     image: ctx.image,

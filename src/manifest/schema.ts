@@ -106,6 +106,23 @@ const buildEnvSchema = z.strictObject({
   base_image: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference such as debian:12').optional(),
 });
 
+/**
+ * Environment variables for the build environment (`env:`): `NAME: null` passes the caller's
+ * value through, `NAME: value` sets it unless the caller has NAME set (as kas does). Names the
+ * build environment itself owns are refused: overriding them would break it, not configure it.
+ */
+export const RESERVED_ENV_NAMES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'TERM', 'BUILDDIR', 'BBPATH', 'BB_ENV_PASSTHROUGH', 'BB_ENV_PASSTHROUGH_ADDITIONS', 'SSH_AUTH_SOCK', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** One line of printable text: an environment value reaches a shell, a container and BitBake. */
+const envValue = z.union([z.string().regex(/^[^\0-\x1f\x7f]*$/, 'one line of text (no newlines or control characters)'), z.number()]);
+// Names are checked here rather than as record keys, so that the problem names the key.
+const envSchema = z.record(z.string(), envValue.nullable()).superRefine((env, ctx) => {
+  for (const name of Object.keys(env)) {
+    if (!ENV_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'an environment variable name (letters, digits, _)' });
+    else if (RESERVED_ENV_NAMES.includes(name)) ctx.addIssue({ code: 'custom', path: [name], message: `a name the build environment does not set itself (${RESERVED_ENV_NAMES.join(', ')} are its own)` });
+  }
+});
+
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(MANIFEST_VERSION).optional(),
@@ -119,6 +136,7 @@ export const manifestSchema = z.strictObject({
   cache: cacheSchema.optional(),
   sync: syncSchema.optional(),
   build_env: buildEnvSchema.optional(),
+  env: envSchema.optional(),
   defaults: targetSchema.optional(),
   targets: z
     .record(repoName, targetSchema)
@@ -130,3 +148,4 @@ export type RepoSpec = z.infer<typeof repoSchema>;
 export type TargetSettings = z.infer<typeof targetSchema>;
 export type GroupSpec = z.infer<typeof groupSchema>;
 export type UserSpec = z.infer<typeof userSchema>;
+export type EnvSpec = z.infer<typeof envSchema>;
