@@ -10,6 +10,15 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each exit code means, as every --help page and the README print it. */
+export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
+  0: 'success',
+  1: 'the work failed (a repo left behind by sync, a BitBake task, a write or verification)',
+  2: 'bad input or configuration (manifest, lock, flags, layer check, a refused flash target)',
+  3: 'environment problem (no container engine, no disk space, a missing tool, a build already running)',
+  130: 'interrupted (Ctrl-C, SIGTERM)',
+};
+
 /** An error whose message is meant for the user as is: printed as one line, no stack trace. */
 export class UserError extends Error {
   constructor(
