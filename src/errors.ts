@@ -13,9 +13,9 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /** What each exit code means, as every --help page and the README print it. */
 export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
   0: 'success',
-  1: 'the work failed (a repo left behind by sync, a BitBake task, a write or verification)',
-  2: 'bad input or configuration (manifest, lock, flags, layer check, a refused flash target)',
-  3: 'environment problem (no container engine, no disk space, a missing tool, a build already running)',
+  1: 'the work failed (a sync left a repo behind, a BitBake task failed, a write or verification failed)',
+  2: 'bad input or configuration (manifest, lock, flags, layer check, a refused flash target, a corrupt image)',
+  3: 'environment problem (no container engine, no disk space, a missing tool, another yoctoforge build or sync already working in the same directory)',
   130: 'interrupted (Ctrl-C, SIGTERM)',
 };
 

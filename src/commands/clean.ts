@@ -2,15 +2,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { bitbakeCommand, inBuildEnv } from '../bitbake/runner.js';
 import { runInEnvironment } from '../engine/container.js';
-import { acquireBuildLock } from '../engine/workspace.js';
+import { acquireBuildPidfile } from '../engine/workspace.js';
 import { InputError, OperationError } from '../errors.js';
 import { loadProject } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import { resolveTarget } from '../manifest/target.js';
-import { runSteps } from '../ui/tasks.js';
 import { removeInside } from '../util/fs.js';
 import { logLine, warnLine } from '../util/output.js';
-import { loadBuildContext, preparationSteps, runSpecFor } from './prepare.js';
+import { buildEnvironmentStep, checkLayersStep, loadBuildContext, prepare, renderConfStep, runSpecFor } from './prepare.js';
 
 export interface CleanOptions {
   projectDir: string;
@@ -45,7 +44,7 @@ export async function runClean(options: CleanOptions): Promise<void> {
     logLine(`${rel(buildDir)}: nothing to remove`);
     return;
   }
-  const release = await acquireBuildLock(buildDir, target.name);
+  const release = await acquireBuildPidfile(buildDir, target.name);
   const removed: string[] = [];
   try {
     for (const name of options.all ? [] : CLEANED_BY_DEFAULT) {
@@ -71,15 +70,13 @@ async function cleanSstate(options: CleanOptions, recipes: string[]): Promise<vo
   // Recipe names or virtual providers (virtual/kernel); nothing an option or a shell would read.
   const bad = recipes.filter((r) => !/^[A-Za-z0-9][A-Za-z0-9.+_/-]*$/.test(r));
   if (bad.length > 0) throw new InputError(`--sstate ${bad[0]}: expected a recipe name such as busybox or virtual/kernel`);
-  const ctx = await loadBuildContext(options);
-  if (ctx.user.note) warnLine(ctx.user.note);
-  const release = await acquireBuildLock(ctx.buildDir, ctx.target.name);
+  const loaded = await loadBuildContext(options);
+  if (loaded.user.note) warnLine(loaded.user.note);
+  const release = await acquireBuildPidfile(loaded.buildDir, loaded.target.name);
   try {
-    await runSteps(
-      preparationSteps(options).filter((s) => s.title !== 'Sync layers'),
-      ctx,
-    );
-    const script = inBuildEnv(ctx.layers!.initScript, ctx.buildDir, bitbakeCommand(['-c', 'cleansstate', ...recipes]));
+    // The layers as they are, like shell: cleaning must not move a checkout.
+    const ctx = await prepare(loaded, [checkLayersStep, renderConfStep, buildEnvironmentStep]);
+    const script = inBuildEnv(ctx.layers.initScript, ctx.buildDir, bitbakeCommand(['-c', 'cleansstate', ...recipes]));
     logLine(`bitbake -c cleansstate ${recipes.join(' ')}`);
     const code = await runInEnvironment(runSpecFor(ctx, script), { onOutput: (chunk) => process.stdout.write(chunk) });
     if (code !== 0) throw new OperationError(`bitbake -c cleansstate ${recipes.join(' ')} failed (exit ${code})`);
