@@ -1,4 +1,5 @@
-// foreach and clean on the git fixtures, through the built CLI.
+// foreach, clean and build's words (targets, -c TASK, recipes, -- BitBake arguments) on the git
+// fixtures, through the built CLI, with a poky whose `bitbake` records how it was called.
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ beforeAll(() => {
     },
   );
   addInsteadOf(world, poky);
-  env = { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') };
+  env = { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache'), YOCTOFORGE_MIN_FREE_GIB: '0' };
   project = makeProject(
     world,
     `version: 1
@@ -48,6 +49,9 @@ targets:
   pi:
     image: core-image-base
     machine: raspberrypi4-64
+  pi5:
+    image: core-image-minimal
+    machine: raspberrypi5
 `,
   );
   const r = runCli(['sync'], { cwd: project, env });
@@ -121,7 +125,7 @@ describe('yoctoforge clean', () => {
     expect(busy.code).toBe(3);
     expect(existsSync(path.join(build, 'conf'))).toBe(true);
     writeFileSync(path.join(build, '.yoctoforge-build.lock'), '999999999\n');
-    const r = runCli(['clean', '--all'], { cwd: project, env });
+    const r = runCli(['clean', 'pi', '--all'], { cwd: project, env });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(build)).toBe(false);
     expect(existsSync(path.join(project, 'layers', 'poky'))).toBe(true);
@@ -144,5 +148,41 @@ describe('yoctoforge clean', () => {
     const r = runCli(['clean', 'pi', '--sstate', '-k'], { cwd: project, env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--sstate -k: expected a recipe name/);
+  });
+});
+
+describe('yoctoforge build TARGET... [-c TASK] [RECIPE...] [-- BITBAKE-ARGS]', () => {
+  const args = (target: string): string => readFileSync(path.join(project, 'build', target, 'bitbake-args'), 'utf8');
+  const report = (target: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(path.join(project, 'build', target, 'report.json'), 'utf8')) as Record<string, unknown>;
+
+  it('-c TASK, recipes and BitBake arguments reach bitbake, and the report says what ran', () => {
+    const r = runCli(['build', 'pi', '-c', 'compile', 'busybox', 'virtual/kernel', '--', '-k', '-DD'], { cwd: project, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(args('pi')).toBe('-c compile busybox virtual/kernel -k -DD\n');
+    expect(report('pi')).toMatchObject({ result: 'success', bitbake: 'bitbake -c compile busybox virtual/kernel -k -DD', artifacts: [] });
+    expect(r.stdout).toMatch(/BitBake -c compile busybox virtual\/kernel -k -DD: /);
+  });
+
+  it('-c TASK alone runs the task of the image', () => {
+    const r = runCli(['build', 'pi5', '-c', 'populate_sdk'], { cwd: project, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(args('pi5')).toBe('-c populate_sdk core-image-minimal\n');
+  });
+
+  it('several targets are built one after the other, each in its own directory, with one summary', () => {
+    const r = runCli(['build', 'pi', 'pi5', '-c', 'fetch'], { cwd: project, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(args('pi')).toBe('-c fetch core-image-base\n');
+    expect(args('pi5')).toBe('-c fetch core-image-minimal\n');
+    expect(r.stdout).toMatch(/summary:\n.* {2}pi {3}success in .*\n.* {2}pi5 {2}success in /);
+  });
+
+  it('refuses a task or recipe that is no name (exit 2), and --dry-run with -c', () => {
+    expect(runCli(['build', 'pi', '-c', 'x;y'], { cwd: project, env }).code).toBe(2);
+    const bad = runCli(['build', 'pi', '$(reboot)'], { cwd: project, env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/neither a target of layers.yaml \(pi, pi5\) nor a recipe name/);
+    expect(runCli(['build', 'pi', '--dry-run', '-c', 'fetch'], { cwd: project, env }).code).toBe(2);
   });
 });
