@@ -86,6 +86,7 @@ const EXAMPLES: Record<string, string[]> = {
   'ci init': ['yoctoforge ci init --provider gitlab --target rpi-docker-image'],
   'export kas': ['yoctoforge export kas rpi-docker-image -o kas.yml && kas build kas.yml'],
   'import kas': ['yoctoforge import kas kas/base.yml kas/rpi4.yml -o layers.yaml'],
+  status: ['yoctoforge status', 'yoctoforge status --json | jq \'.repos[] | select(.state == "dirty")\''],
   schema: ['yoctoforge schema --write                 # refresh .yoctoforge/layers.schema.json after an upgrade'],
   foreach: ['yoctoforge foreach -- git status --short', "yoctoforge foreach 'echo $YOCTOFORGE_REPO $(git rev-parse --short HEAD)'"],
   clean: [

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addInsteadOf,
+  git,
   layerConf,
   makeFixtureWorld,
   makeProject,
@@ -184,5 +185,35 @@ describe('yoctoforge build TARGET... [-c TASK] [RECIPE...] [-- BITBAKE-ARGS]', (
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/neither a target of layers.yaml \(pi, pi5\) nor a recipe name/);
     expect(runCli(['build', 'pi', '--dry-run', '-c', 'fetch'], { cwd: project, env }).code).toBe(2);
+  });
+});
+
+describe('yoctoforge status', () => {
+  it("shows each checkout against the lock and its branch, and each target's conf and last build", () => {
+    const rpi = path.join(project, 'layers', 'meta-raspberrypi');
+    writeFileSync(path.join(rpi, 'README'), 'changed\n');
+    const before = runCli(['status', '--json'], { cwd: project, env });
+    expect(before.code, before.stderr).toBe(0);
+    const repos = (JSON.parse(before.stdout) as { repos: Array<Record<string, unknown>> }).repos;
+    expect(repos.find((r) => r.repo === 'meta-raspberrypi')).toMatchObject({
+      state: 'dirty',
+      changes: 'README',
+      againstLock: { ahead: 0, behind: 0 },
+      localCommits: false,
+    });
+    expect(repos.find((r) => r.repo === 'poky')).toMatchObject({ state: 'clean', detached: true, againstLock: { ahead: 0, behind: 0 } });
+
+    git(rpi, 'commit', '-q', '-am', 'local work');
+    runCli(['config', 'pi'], { cwd: project, env });
+    const text = runCli(['status'], { cwd: project, env });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      /^ {2}meta-raspberrypi {2}[0-9a-f]{12}, clean, local commits, 1 ahead of the lock, 1 ahead of origin\/scarthgap$/m,
+    );
+    expect(text.stdout).toMatch(/^ {2}pi {3}conf current; last build success at .* \(bitbake -c fetch core-image-base\)$/m);
+    expect(text.stdout).toMatch(/^ {2}pi5 {2}conf (current|not-rendered|stale); /m);
+    writeFileSync(path.join(project, 'build', 'pi', 'conf', 'local.conf'), 'MACHINE = "edited"\n');
+    expect(runCli(['status'], { cwd: project, env }).stdout).toMatch(/^ {2}pi {3}conf stale;/m);
+    git(rpi, 'reset', '-q', '--hard', 'HEAD~1');
   });
 });

@@ -15,6 +15,7 @@ import { registerSchema } from './schema.js';
 import { registerForeach } from './foreach.js';
 import { registerClean } from './clean.js';
 import { registerCompletion } from './completion.js';
+import { registerStatus } from './status.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -32,5 +33,6 @@ export function registerCommands(program: Command): void {
   registerSchema(program);
   registerForeach(program);
   registerClean(program);
+  registerStatus(program);
   registerCompletion(program);
 }
