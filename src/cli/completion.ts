@@ -51,7 +51,7 @@ export function completeWords(program: Command, words: string[], cwd = process.c
   const args = command.registeredArguments;
   const argument = args[positional] ?? (args.at(-1)?.variadic ? args.at(-1) : undefined);
   if (argument?.argChoices) candidates.push(...argument.argChoices);
-  else if (argument && /^targets?$/.test(argument.name())) candidates.push(...targetNames(projectDir));
+  else if (argument && /^target/.test(argument.name())) candidates.push(...targetNames(projectDir));
   return matching(candidates);
 }
 

@@ -87,6 +87,7 @@ const EXAMPLES: Record<string, string[]> = {
   'export kas': ['yoctoforge export kas rpi-docker-image -o kas.yml && kas build kas.yml'],
   'import kas': ['yoctoforge import kas kas/base.yml kas/rpi4.yml -o layers.yaml'],
   status: ['yoctoforge status', 'yoctoforge status --json | jq \'.repos[] | select(.state == "dirty")\''],
+  show: ['yoctoforge show rpi-docker-image', 'yoctoforge show rpi-docker-image --json'],
   schema: ['yoctoforge schema --write                 # refresh .yoctoforge/layers.schema.json after an upgrade'],
   foreach: ['yoctoforge foreach -- git status --short', "yoctoforge foreach 'echo $YOCTOFORGE_REPO $(git rev-parse --short HEAD)'"],
   clean: [

@@ -80,7 +80,7 @@ describe('yoctoforge completion', () => {
       expect(registration).toBe('registered: _yoctoforge');
       return candidates;
     };
-    expect(complete('yoctoforge sh')).toEqual(['shell']);
+    expect(complete('yoctoforge she')).toEqual(['shell']);
     expect(complete('yoctoforge show-me-nothing-')).toEqual(['(file names)']);
     expect(complete('yoctoforge clean rpi-')).toEqual(['rpi-docker-image']);
   });

@@ -217,3 +217,40 @@ describe('yoctoforge status', () => {
     git(rpi, 'reset', '-q', '--hard', 'HEAD~1');
   });
 });
+
+describe('yoctoforge show', () => {
+  const manifest = `repos:
+  poky:
+    url: https://git.example.invalid/poky
+defaults:
+  machine: raspberrypi4-64
+  packages: [htop]
+  variables:
+    SITE: lab
+targets:
+  pi:
+    image: core-image-base
+    packages: [docker]
+    variables:
+      OWNER: me
+`;
+
+  it('prints the merged settings with the key each came from (text, --json, --yaml)', () => {
+    const dir = makeProject(world, manifest);
+    const json = runCli(['show', 'pi', '--json'], { cwd: dir });
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).settings).toEqual({
+      machine: { value: 'raspberrypi4-64', from: 'defaults.machine' },
+      packages: { value: ['docker'], from: 'targets.pi.packages' },
+      image: { value: 'core-image-base', from: 'targets.pi.image' },
+      'variables.SITE': { value: 'lab', from: 'defaults.variables.SITE' },
+      'variables.OWNER': { value: 'me', from: 'targets.pi.variables.OWNER' },
+      distro: { value: 'poky', from: 'built-in default' },
+    });
+    const text = runCli(['show'], { cwd: dir });
+    expect(text.stdout).toMatch(/^ {2}machine +raspberrypi4-64 {2}\(defaults\.machine\)$/m);
+    const yaml = runCli(['show', '--yaml'], { cwd: dir });
+    expect(yaml.stdout).toMatch(/^ {2}machine:\n {4}value: raspberrypi4-64\n {4}from: defaults\.machine$/m);
+    expect(runCli(['show', '--json', '--yaml'], { cwd: dir }).code).toBe(2);
+  });
+});

@@ -14,7 +14,7 @@ export function registerBuild(program: Command): void {
     .command('build')
     .description('sync, check layers, render conf and run BitBake in the build container')
     .argument(
-      '[words...]',
+      '[targets-and-recipes...]',
       'TARGET... (default: the only one; several are built one after the other), then RECIPE... to build instead of the image; after --, arguments for BitBake',
     )
     .option('-c, --task <task>', 'run this BitBake task (bitbake -c TASK), of the recipes given or else of the image')

@@ -16,6 +16,7 @@ import { registerForeach } from './foreach.js';
 import { registerClean } from './clean.js';
 import { registerCompletion } from './completion.js';
 import { registerStatus } from './status.js';
+import { registerShow } from './show.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -34,5 +35,6 @@ export function registerCommands(program: Command): void {
   registerForeach(program);
   registerClean(program);
   registerStatus(program);
+  registerShow(program);
   registerCompletion(program);
 }
