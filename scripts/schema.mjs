@@ -20,7 +20,6 @@ const bundled = await build({
   logLevel: 'warning',
 });
 const { schema } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
-schema.$id = 'https://www.npmjs.com/package/yoctoforge/schema/layers.schema.json';
 schema.title = 'yoctoforge layers.yaml';
 schema.description = 'The layers, pins and build targets of a yoctoforge project (README: "Manifest reference").';
 const text = `${JSON.stringify(schema, null, 2)}\n`;

@@ -12,6 +12,7 @@ packages=(
   util-linux fdisk dosfstools mtools e2fsprogs bmap-tools
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip lz4 lzop zip unzip tar gnupg
   kas chromium fonts-dejavu-core
+  zsh fish
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -18,6 +18,19 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each exit code means, as every --help page and the README print it. */
+export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
+  0: 'success',
+  1: 'the work failed (a sync left a repo behind, a BitBake task failed)',
+  2: 'bad input or configuration (manifest, lock, flags, layer check)',
+  3: 'environment problem (no container engine, no disk space, a missing tool, another yoctoforge build or sync already working in the same directory)',
+  4: 'flash: a bad image (corrupt, truncated, unknown format, not a disk image)',
+  5: 'flash: a bad bmap, or one of another image (malformed, its own checksum or signature, a range checksum, the size)',
+  6: 'flash: a device fault (write or read-back error, removed card, no space, verification mismatch)',
+  7: 'flash: a refused device (in use, the system disk, too small, not confirmed, `--force` missing)',
+  130: 'interrupted (Ctrl-C, SIGTERM)',
+};
+
 /** An error whose message is meant for the user as is: printed as one line, no stack trace. */
 export class UserError extends Error {
   constructor(

@@ -20,6 +20,8 @@ export interface BuildReport {
   finishedAt: string;
   durationSeconds: number;
   engine: string;
+  /** what was run, e.g. `bitbake -c cleansstate busybox` (absent in reports of older versions) */
+  bitbake?: string;
   layers: Array<{ repo: string; url: string; commit: string }>;
   tasks?: { attempted: number; succeeded: number; failed: number; total: number };
   sstate?: SstateSummary;

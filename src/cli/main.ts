@@ -3,6 +3,7 @@
 // implementation is imported lazily so that `yoctoforge --help` loads nothing heavy.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './arguments/index.js';
+import { addHelpFooters } from './help.js';
 import { reportError } from './report-error.js';
 import { ExitCode } from '../errors.js';
 import { forceCiMode } from '../util/output.js';
@@ -22,6 +23,7 @@ program
   });
 
 registerCommands(program);
+addHelpFooters(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,8 +3,11 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
 import { TEMPLATES_DIR } from '../conf/render.js';
+import { PROJECT_SCHEMA_FILE, writeProjectSchema } from '../manifest/json-schema.js';
+import { machineName } from '../manifest/conf-values.js';
 import { MANIFEST_FILE } from '../manifest/schema.js';
 import { DEFAULT_SERIES, findRelease, SERIES_NAMES } from '../manifest/series.js';
+import { ask, canAsk } from '../ui/prompt.js';
 import { parseManifest } from '../manifest/load.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';
 import { logLine } from '../util/output.js';
@@ -23,17 +26,18 @@ export const DEFAULT_TARGET = 'rpi-docker-image';
 export const DEFAULT_MACHINE = 'raspberrypi4-64';
 
 /**
- * Scaffolds a project whose manifest reproduces the seed's Raspberry Pi 4 + Docker build.
- * Every question has a good default, so nothing is asked: flags change the defaults.
+ * Scaffolds a project whose manifest reproduces the seed's Raspberry Pi 4 + Docker build. On a
+ * terminal it asks for the machine (Enter keeps the default); `--yes`, a flag or no terminal
+ * takes the default without asking.
  */
 export async function runInit(options: InitOptions): Promise<void> {
-  await mkdir(options.dir, { recursive: true });
   const manifestFile = path.join(options.dir, MANIFEST_FILE);
   if ((await pathExists(manifestFile)) && !options.force) {
     throw new InputError(`${manifestFile} already exists (use --force to overwrite it)`);
   }
   const release = findRelease(options.series ?? DEFAULT_SERIES);
   if (!release) throw new InputError(`--series ${options.series}: not a release yoctoforge knows (${SERIES_NAMES.join(', ')})`);
+  const asking = !options.yes && canAsk();
   const values = {
     series: release.series,
     // keeps the comments of the template in one column whatever the names' lengths
@@ -43,14 +47,18 @@ export async function runInit(options: InitOptions): Promise<void> {
     bitbake: release.layout === 'split' ? release.bitbake : '',
     coreRepos: release.coreRepos.map((r) => ({ name: r.name, url: r.url, branch: r.branch ?? '', layers: r.layers.join(', ') })),
     target: options.target ?? DEFAULT_TARGET,
-    machine: options.machine ?? DEFAULT_MACHINE,
-    schemaRef: await schemaReference(options.dir),
+    machine:
+      options.machine ??
+      (asking ? await ask('MACHINE (raspberrypi4-64, raspberrypi5, raspberrypi3-64, qemuarm64, ...)', DEFAULT_MACHINE, (a) => (machineName.safeParse(a).success ? undefined : 'letters, digits, . _ + -')) : DEFAULT_MACHINE),
+    schemaRef: `./${PROJECT_SCHEMA_FILE}`,
   };
+  await mkdir(options.dir, { recursive: true });
   const manifest = await renderTemplate('layers.yaml.hbs', values);
   // The template is ours, but a bad --target/--machine must fail here, not in the next command.
   parseManifest(manifest, manifestFile);
   await writeFileAtomic(manifestFile, manifest);
   logLine(`wrote ${manifestFile}`);
+  if (await writeProjectSchema(options.dir)) logLine(`wrote ${path.join(options.dir, PROJECT_SCHEMA_FILE)} (editors validate layers.yaml with it; \`yoctoforge schema --write\` refreshes it)`);
 
   const added = await appendMissingLines(path.join(options.dir, '.gitignore'), await renderTemplate('gitignore.hbs', values));
   if (added) logLine(`updated ${path.join(options.dir, '.gitignore')}`);
@@ -84,12 +92,4 @@ async function appendMissingLines(file: string, block: string): Promise<boolean>
   const prefix = current && !current.endsWith('\n') ? '\n' : '';
   await writeFile(file, `${current}${prefix}${current ? '\n' : ''}${header ? `${header}\n` : ''}${missing.join('\n')}\n`);
   return true;
-}
-
-/** Editors validate layers.yaml against the JSON Schema that ships with yoctoforge. */
-async function schemaReference(projectDir: string): Promise<string> {
-  const shipped = path.join(TEMPLATES_DIR, '..', 'schema', 'layers.schema.json');
-  const local = path.join(projectDir, 'node_modules', 'yoctoforge', 'schema', 'layers.schema.json');
-  if (await pathExists(local)) return './node_modules/yoctoforge/schema/layers.schema.json';
-  return path.relative(path.resolve(projectDir), shipped).split(path.sep).join('/');
 }

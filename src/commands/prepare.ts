@@ -2,7 +2,7 @@ import path from 'node:path';
 import { renderTargetConf } from '../conf/render.js';
 import { buildUser, chooseEngine, type BuildUser, type EngineName } from '../engine/engine.js';
 import { chooseBaseImage, DEFAULT_BUILD_ENV_SERIES, ensureBuildEnvImage } from '../engine/image.js';
-import type { RunSpec } from '../engine/container.js';
+import { buildEnvironment, type RunSpec } from '../engine/container.js';
 import { prepareWritableDirs } from '../engine/workspace.js';
 import { checkLayers, type LayerCheckResult } from '../layers/check.js';
 import { syncLayers } from '../layers/sync.js';
@@ -124,7 +124,9 @@ function checkedLayers(draft: Preparation): LayerCheckResult {
 
 /** How BitBake (or a shell) is run for this context. */
 export function runSpecFor(ctx: PreparedContext, script: string, opts: { tty?: boolean; env?: Record<string, string> } = {}): RunSpec {
-  const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>) } : {};
+  // On the host BitBake inherits the caller's environment; a container gets only buildEnvironment's.
+  const passed = buildEnvironment(ctx.project.manifest.env);
+  const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>), ...passed } : passed;
   return {
     engine: ctx.engine,
     envImage: ctx.envImage,

@@ -11,7 +11,7 @@ export interface SyncCommandOptions {
   update: boolean;
   force: boolean;
   cloneMode?: CloneMode;
-  jobs: number;
+  jobs?: number;
 }
 
 export async function runSync(options: SyncCommandOptions): Promise<void> {
@@ -35,7 +35,8 @@ export async function runSync(options: SyncCommandOptions): Promise<void> {
         run: async () => {
           const result = await repo.run();
           results.push(result);
-          return result.detail;
+          // A repo that did not get there is named once, in the error that ends the command.
+          return result.action === 'failed' ? 'failed (see below)' : result.action === 'left-dirty' ? 'left as it is (see below)' : result.detail;
         },
       })),
       undefined,

@@ -25,6 +25,48 @@ export interface RunSpec {
 const AGENT_SOCKET = '/run/yoctoforge/ssh-agent.sock';
 
 /**
+ * Passed from the caller into the build environment without being asked for: proxies (both
+ * spellings, as tools read either), GIT_PROXY_COMMAND, and BitBake's parallelism. poky's
+ * oe-init-build-env lets each of these through to BitBake (BB_ENV_PASSTHROUGH_ADDITIONS).
+ */
+export const DEFAULT_PASSTHROUGH = [
+  'http_proxy',
+  'https_proxy',
+  'ftp_proxy',
+  'all_proxy',
+  'no_proxy',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'FTP_PROXY',
+  'ALL_PROXY',
+  'NO_PROXY',
+  'GIT_PROXY_COMMAND',
+  'BB_NUMBER_THREADS',
+  'PARALLEL_MAKE',
+] as const;
+
+/**
+ * The variables the build environment gets, and nothing else: the defaults above when the caller
+ * has them, and the manifest's `env:` (a name with null passes the caller's value; a name with a
+ * value sets it unless the caller sets that name). The manifest's names are added to
+ * BB_ENV_PASSTHROUGH_ADDITIONS so that BitBake, which scrubs its environment, keeps them too.
+ */
+export function buildEnvironment(manifestEnv: Record<string, string | number | null> = {}, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of DEFAULT_PASSTHROUGH) {
+    const value = hostEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  const names = Object.keys(manifestEnv);
+  for (const name of names) {
+    const value = hostEnv[name] ?? manifestEnv[name];
+    if (value !== undefined && value !== null) env[name] = String(value);
+  }
+  if (names.length > 0) env.BB_ENV_PASSTHROUGH_ADDITIONS = names.join(' ');
+  return env;
+}
+
+/**
  * The engine's argv for a run. Only what the build needs goes in: the project, layers and
  * caches, an SSH agent for private layers; never --privileged, never the engine's socket.
  */
@@ -45,6 +87,11 @@ export function containerArgv(spec: RunSpec, hostEnv: NodeJS.ProcessEnv = proces
   for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) argv.push('--env', `${key}=${value}`);
   argv.push(spec.envImage ?? 'missing-image', 'bash', '-c', spec.script);
   return argv;
+}
+
+/** spawn's uid/gid when yoctoforge runs as root and the build user is not root. */
+function hostUser(user: BuildUser): { uid?: number; gid?: number } {
+  return process.getuid?.() === 0 && user.uid !== 0 ? { uid: user.uid, gid: user.gid } : {};
 }
 
 /** Drops mounts inside other mounts, keeps order. */
@@ -71,6 +118,8 @@ export async function runInEnvironment(spec: RunSpec, options: RunOptions = {}):
     child = execa('bash', ['-c', spec.script], {
       cwd: spec.workdir,
       env: spec.env,
+      // As root, BitBake runs as the build user here too, as it does in a container.
+      ...hostUser(spec.user),
       reject: false,
       buffer: false,
       stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],

@@ -33,7 +33,9 @@ export function buildUser(projectDir: string): BuildUser {
 export async function chooseEngine(requested: string | undefined, fromManifest: EngineName | undefined): Promise<EngineName> {
   const explicit = requested ?? fromManifest ?? process.env.YOCTOFORGE_ENGINE;
   if (explicit) {
-    if (!ENGINES.includes(explicit as EngineName)) throw new InputError(`--engine ${explicit}: expected docker, podman or none`);
+    // Name the setting the value came from: a bad YOCTOFORGE_ENGINE is not an --engine flag.
+    const source = requested !== undefined ? `--engine ${explicit}` : fromManifest !== undefined ? `build_env.engine: ${explicit}` : `YOCTOFORGE_ENGINE=${explicit}`;
+    if (!ENGINES.includes(explicit as EngineName)) throw new InputError(`${source}: expected docker, podman or none`);
     if (explicit !== 'none' && !isOnPath(explicit)) {
       throw new EnvironmentError(`${explicit} is not installed (or not on PATH); install it, pick another --engine, or use --engine none to build on this host`);
     }

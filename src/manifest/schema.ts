@@ -108,6 +108,22 @@ const buildEnvSchema = z.strictObject({
 });
 
 export const BITBAKE_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+/**
+ * Environment variables for the build environment (`env:`): `NAME: null` passes the caller's
+ * value through, `NAME: value` sets it unless the caller has NAME set (as kas does). Names the
+ * build environment itself owns are refused: overriding them would break it, not configure it.
+ */
+export const RESERVED_ENV_NAMES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'TERM', 'BUILDDIR', 'BBPATH', 'BB_ENV_PASSTHROUGH', 'BB_ENV_PASSTHROUGH_ADDITIONS', 'SSH_AUTH_SOCK', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** One line of printable text: an environment value reaches a shell, a container and BitBake. */
+const envValue = z.union([z.string().regex(/^[^\0-\x1f\x7f]*$/, 'one line of text (no newlines or control characters)'), z.number()]);
+// Names are checked here rather than as record keys, so that the problem names the key.
+const envSchema = z.record(z.string(), envValue.nullable()).superRefine((env, ctx) => {
+  for (const name of Object.keys(env)) {
+    if (!ENV_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'an environment variable name (letters, digits, _)' });
+    else if (RESERVED_ENV_NAMES.includes(name)) ctx.addIssue({ code: 'custom', path: [name], message: `a name the build environment does not set itself (${RESERVED_ENV_NAMES.join(', ')} are its own)` });
+  }
+});
 
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -127,6 +143,7 @@ export const manifestSchema = z.strictObject({
   cache: cacheSchema.optional(),
   sync: syncSchema.optional(),
   build_env: buildEnvSchema.optional(),
+  env: envSchema.optional(),
   defaults: targetSchema.optional(),
   targets: z
     .record(repoName, targetSchema)
@@ -141,3 +158,4 @@ export type RepoSpec = z.infer<typeof repoSchema>;
 export type TargetSettings = z.infer<typeof targetSchema>;
 export type GroupSpec = z.infer<typeof groupSchema>;
 export type UserSpec = z.infer<typeof userSchema>;
+export type EnvSpec = z.infer<typeof envSchema>;

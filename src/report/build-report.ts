@@ -23,6 +23,10 @@ export interface BitbakeRun {
   progress: BuildProgress;
   /** dry run: the recipes providing each requested package, from tinfoil */
   providers?: Record<string, string[]>;
+  /** the arguments BitBake ran with (`bitbake ARGS`) */
+  bitbakeArgs: string[];
+  /** the target's image was built (no -c TASK, no other recipes): artifacts and image facts apply */
+  buildsImage: boolean;
 }
 
 /** Collects the artifacts of a successful build and writes build/TARGET/report.json. */
@@ -31,7 +35,7 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
   const finishedAt = new Date();
   const deployDir = path.join(run.buildDir, 'tmp', 'deploy', 'images', target.machine);
   let artifacts: Artifact[] = [];
-  if (!run.dryRun && result === 'success') {
+  if (!run.dryRun && run.buildsImage && result === 'success') {
     artifacts = await collectArtifacts({ projectDir: run.projectDir, deployDir, image: target.image, machine: target.machine, fstypes: target.imageFstypes });
     await linkArtifacts(run.projectDir, path.join(run.buildDir, 'artifacts'), artifacts);
   }
@@ -47,13 +51,14 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.round((finishedAt.getTime() - run.startedAt.getTime()) / 100) / 10,
     engine: run.engine,
+    bitbake: run.dryRun ? `bitbake -g ${target.image}` : `bitbake ${run.bitbakeArgs.join(' ')}`,
     layers: Object.entries(run.lock?.repos ?? {}).map(([repo, r]) => ({ repo, url: r.url, commit: r.commit })),
     ...summariseProgress(run.progress),
     artifacts,
     log: path.relative(run.projectDir, run.logFile),
   };
   if (run.dryRun && result === 'success') report.graph = await graphSummary(run);
-  if (!run.dryRun) Object.assign(report, await imageFacts(run, artifacts));
+  if (!run.dryRun && run.buildsImage) Object.assign(report, await imageFacts(run, artifacts));
   await writeReport(run.buildDir, report);
   return report;
 }

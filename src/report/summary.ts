@@ -18,6 +18,7 @@ export function summaryRows(r: BuildReport): Array<[string, string]> {
     ['duration', formatDuration(r.durationSeconds)],
     ['engine', r.engine],
   ];
+  if (r.bitbake) rows.push(['ran', r.bitbake]);
   if (r.tasks) rows.push(['tasks', `${r.tasks.attempted} attempted, ${r.tasks.succeeded} succeeded, ${r.tasks.failed} failed`]);
   const reuse = sstateReuse(r);
   if (reuse) rows.push(['sstate reused', reuse]);

@@ -1,4 +1,4 @@
-import { logLine, outputMode } from '../util/output.js';
+import { logLine, outputMode, progressStream } from '../util/output.js';
 
 /** A named step of a command; `report` updates the step's one-line status. */
 export interface Step<C = void> {
@@ -54,12 +54,12 @@ async function runPlain<C>(steps: Step<C>[], context: C, options: StepOptions): 
     }
     // GitHub Actions folds each step's lines into a section
     const group = outputMode().githubActions && concurrency <= 1;
-    if (group) process.stdout.write(`::group::${step.title}\n`);
+    if (group) progressStream().write(`::group::${step.title}\n`);
     try {
       const summary = await step.run((message) => logLine(`${step.title}: ${message}`), context);
       logLine(summary ? `${step.title}: ${summary}` : `${step.title}: done`);
     } finally {
-      if (group) process.stdout.write('::endgroup::\n');
+      if (group) progressStream().write('::endgroup::\n');
     }
   };
   if (concurrency <= 1) {

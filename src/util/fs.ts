@@ -55,3 +55,39 @@ export async function treeEntries(dir: string, options: { directories?: boolean 
   }
   return out;
 }
+
+/**
+ * Deletes `dir` only when it lies strictly inside `root` once the symlinks leading to it are
+ * resolved (a symlink at `dir` itself is removed, not followed), so a recursive delete can never
+ * reach outside what we own. When read-only directories stop it (BitBake's Go module cache),
+ * they are made writable and the delete is tried again.
+ */
+export async function removeInside(root: string, dir: string): Promise<boolean> {
+  const { realpath, lstat } = await import('node:fs/promises');
+  const realRoot = await realpath(root).catch(() => undefined);
+  const realParent = await realpath(path.dirname(dir)).catch(() => undefined);
+  if (!realRoot || !realParent) return false;
+  const target = path.join(realParent, path.basename(dir));
+  const inside = path.relative(realRoot, target);
+  if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) throw new Error(`refusing to delete ${dir}: not inside ${root}`);
+  const info = await lstat(target).catch(() => undefined);
+  if (!info) return false;
+  try {
+    await rm(target, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!info.isDirectory() || (code !== 'EACCES' && code !== 'EPERM')) throw error;
+    await makeTreeWritable(target);
+    await rm(target, { recursive: true, force: true });
+  }
+  return true;
+}
+
+async function makeTreeWritable(dir: string): Promise<void> {
+  const { chmod, lstat, readdir } = await import('node:fs/promises');
+  const st = await lstat(dir);
+  if ((st.mode & 0o700) !== 0o700) await chmod(dir, st.mode | 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await makeTreeWritable(path.join(dir, entry.name));
+  }
+}

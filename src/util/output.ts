@@ -9,9 +9,23 @@ export interface OutputMode {
 }
 
 let forcedCi = false;
+let ownOutput: NodeJS.WriteStream = process.stdout;
 
 export function forceCiMode(): void {
   forcedCi = true;
+}
+
+/**
+ * Sends yoctoforge's own lines to stderr, for commands whose stdout belongs to something else
+ * (`shell -- CMD > file` must capture CMD's output and nothing of ours).
+ */
+export function keepStdoutForCommand(): void {
+  ownOutput = process.stderr;
+}
+
+/** Where yoctoforge's progress lines go: stdout, unless a command's output owns it. */
+export function progressStream(): NodeJS.WriteStream {
+  return ownOutput;
 }
 
 export function outputMode(): OutputMode {
@@ -30,11 +44,11 @@ export function timestamp(date = new Date()): string {
 /** A plain log line: `[hh:mm:ss] message` in CI mode, the bare message otherwise. */
 export function logLine(message: string): void {
   const mode = outputMode();
-  process.stdout.write(mode.ci ? `[${timestamp()}] ${message}\n` : `${message}\n`);
+  ownOutput.write(mode.ci ? `[${timestamp()}] ${message}\n` : `${message}\n`);
 }
 
 export function warnLine(message: string): void {
   const mode = outputMode();
-  if (mode.githubActions) process.stdout.write(`::warning::${message}\n`);
+  if (mode.githubActions) ownOutput.write(`::warning::${message}\n`);
   else process.stderr.write(`warning: ${message}\n`);
 }

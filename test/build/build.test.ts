@@ -3,7 +3,7 @@
 // poky replays recorded BitBake output, so engine, uid mapping, mounts, progress parsing, logs,
 // artifacts, report and signals are all exercised for real.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUser } from '../../src/engine/engine.js';
@@ -218,10 +218,16 @@ if (!dockerReady) {
       900_000,
     );
 
-    it.runIf(isRoot)('--engine none runs on the host, where BitBake refuses root with one clear message', () => {
-      const r = runCli(['build', '--engine', 'none'], { cwd: project('yf-image-ok'), env });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^yoctoforge: error: BitBake refused to run: Do not use Bitbake as root/m);
+    it.runIf(isRoot)('--engine none as root runs BitBake on the host as the build user it announces', () => {
+      // That user (1000) must reach the project: a private temporary directory would stop it.
+      chmodSync(world.root, 0o755);
+      const dir = project('yf-image-ok');
+      const r = runCli(['build', '--engine', 'none'], { cwd: dir, env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/running BitBake as 1000:1000/);
+      expect(r.stderr).not.toMatch(/Do not use Bitbake as root/);
+      const deployed = path.join(dir, report(dir).artifacts[0].path);
+      expect(statSync(deployed).uid).toBe(1000);
     });
   });
 }

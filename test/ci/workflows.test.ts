@@ -11,6 +11,7 @@ import { registerCi } from '../../src/cli/arguments/ci.js';
 import { runCiInit, selectTargets } from '../../src/commands/ci.js';
 import { InputError } from '../../src/errors.js';
 import { tempDir } from '../helpers/git-fixtures.js';
+import { VERSION } from '../../src/version.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -256,6 +257,15 @@ describe('renderWorkflow', () => {
   it('is deterministic and lists each target once', () => {
     for (const provider of ['github', 'gitlab'] as CiProvider[]) {
       expect(renderWorkflow(provider, ['a', 'b', 'a'])).toBe(renderWorkflow(provider, ['a', 'b']));
+    }
+  });
+
+  it('installs the yoctoforge version that wrote it when the project has no package-lock.json', () => {
+    for (const provider of ['github', 'gitlab'] as CiProvider[]) {
+      const text = renderWorkflow(provider, ['a']);
+      const installs = text.split('\n').filter((l) => l.includes('package-lock.json ]'));
+      expect(installs.length).toBeGreaterThan(0);
+      for (const line of installs) expect(line).toContain(`else npm install --no-save --no-package-lock yoctoforge@${VERSION}; fi`);
     }
   });
 

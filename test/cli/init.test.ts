@@ -96,7 +96,10 @@ describe('yoctoforge init', () => {
 describe('bad input', () => {
   it('a broken manifest gives file:line:col lines, exit 2 and no stack trace', () => {
     const dir = fresh();
-    writeFileSync(path.join(dir, 'layers.yaml'), 'repos:\n  poky:\n    url: x\n    brach: scarthgap\ntargets:\n  t:\n    image: core-image-base\n    machine: "${@evil}"\n');
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      'repos:\n  poky:\n    url: x\n    brach: scarthgap\ntargets:\n  t:\n    image: core-image-base\n    machine: "${@evil}"\n',
+    );
     const result = runCli(['sync'], { cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(

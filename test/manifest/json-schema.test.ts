@@ -21,8 +21,21 @@ describe('the published JSON Schema of layers.yaml', () => {
     const text = readFileSync(path.join(dir, 'layers.yaml'), 'utf8');
     const ref = /^# yaml-language-server: \$schema=(.+)$/m.exec(text)?.[1];
     expect(ref).toBeDefined();
+    // A copy inside the project, so the reference works on every machine that checks it out.
+    expect(ref).toBe('./.yoctoforge/layers.schema.json');
     expect(readFileSync(path.resolve(dir, ref!), 'utf8')).toBe(JSON.stringify(schema, null, 2) + '\n');
+    expect(text).not.toContain('npmjs.com');
     expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('`yoctoforge schema` prints it and `schema --write` refreshes the project copy', () => {
+    const dir = tempDir('yf-schema-');
+    const printed = runCli(['schema']);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toBe(JSON.stringify(schema, null, 2) + '\n');
+    const written = runCli(['-C', dir, 'schema', '--write']);
+    expect(written.code, written.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, '.yoctoforge', 'layers.schema.json'), 'utf8')).toBe(printed.stdout);
   });
 
   it('rejects what zod rejects: a misspelt key, a bad machine, a missing url', () => {

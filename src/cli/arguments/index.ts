@@ -13,6 +13,12 @@ import { registerCi } from './ci.js';
 import { registerKas } from './kas.js';
 import { registerUpgrade } from './upgrade.js';
 import { registerBitbakeSetup } from './bitbake-setup.js';
+import { registerSchema } from './schema.js';
+import { registerForeach } from './foreach.js';
+import { registerClean } from './clean.js';
+import { registerCompletion } from './completion.js';
+import { registerStatus } from './status.js';
+import { registerShow } from './show.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -29,4 +35,10 @@ export function registerCommands(program: Command): void {
   registerKas(program);
   registerUpgrade(program);
   registerBitbakeSetup(program);
+  registerSchema(program);
+  registerForeach(program);
+  registerClean(program);
+  registerStatus(program);
+  registerShow(program);
+  registerCompletion(program);
 }

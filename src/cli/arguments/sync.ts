@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import { projectDir } from './common.js';
+import { Option, type Command } from 'commander';
+import { positiveInteger, projectDir } from './common.js';
 
 export interface SyncCliOptions {
   locked?: boolean;
@@ -7,7 +7,7 @@ export interface SyncCliOptions {
   force?: boolean;
   shallow?: boolean;
   blobless?: boolean;
-  jobs?: string;
+  jobs?: number;
   fromBundle?: string;
 }
 
@@ -18,9 +18,9 @@ export function registerSync(program: Command): void {
     .option('--locked', 'fail unless layers.lock.yaml exists and matches layers.yaml (for CI)')
     .option('--update', 'move the lock forward to the current branch heads')
     .option('-f, --force', 'discard local changes and local commits in layer checkouts')
-    .option('--shallow', 'clone with --depth 1 (CI: less disk and bandwidth)')
-    .option('--blobless', 'clone with --filter=blob:none')
-    .option('-j, --jobs <n>', 'repositories synced at once', '4')
+    .addOption(new Option('--shallow', 'clone with --depth 1 (CI: less disk and bandwidth)').conflicts('blobless'))
+    .addOption(new Option('--blobless', 'clone with --filter=blob:none').conflicts('shallow'))
+    .option('-j, --jobs <n>', 'repositories synced at once (default: sync.jobs, else 4)', positiveInteger(32))
     .option('--from-bundle <file>', 'restore manifest, lock and layers from a `yoctoforge bundle` archive, without the network')
     .action(async (opts: SyncCliOptions, command: Command) => {
       if (opts.fromBundle) {
@@ -35,7 +35,7 @@ export function registerSync(program: Command): void {
         update: Boolean(opts.update),
         force: Boolean(opts.force),
         cloneMode: opts.shallow ? 'shallow' : opts.blobless ? 'blobless' : undefined,
-        jobs: Number.parseInt(opts.jobs ?? '4', 10) || 4,
+        jobs: opts.jobs,
       });
     });
 }
