@@ -47,6 +47,7 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.round((finishedAt.getTime() - run.startedAt.getTime()) / 100) / 10,
     engine: run.engine,
+    ...(target.overridden.length > 0 ? { overrides: target.overridden } : {}),
     layers: Object.entries(run.lock?.repos ?? {}).map(([repo, r]) => ({ repo, url: r.url, commit: r.commit })),
     ...summariseProgress(run.progress),
     artifacts,

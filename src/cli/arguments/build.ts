@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { projectDir } from './common.js';
+import { addOverrideOptions, overrideFlags, type OverrideCliOptions } from './overrides.js';
 
-export interface BuildCliOptions {
+export interface BuildCliOptions extends OverrideCliOptions {
   engine?: string;
   baseImage?: string;
   dryRun?: boolean;
@@ -9,8 +10,7 @@ export interface BuildCliOptions {
 }
 
 export function registerBuild(program: Command): void {
-  program
-    .command('build')
+  addOverrideOptions(program.command('build'))
     .description('sync, check layers, render conf and run BitBake in the build container')
     .argument('[target]', 'build target (default: the only one)')
     .option('--engine <engine>', 'docker, podman or none (BitBake on the host); auto-detected by default')
@@ -19,6 +19,6 @@ export function registerBuild(program: Command): void {
     .option('--locked', 'fail unless layers.lock.yaml matches layers.yaml')
     .action(async (target: string | undefined, opts: BuildCliOptions, command: Command) => {
       const { runBuild } = await import('../../commands/build.js');
-      await runBuild({ projectDir: projectDir(command), target, ...opts });
+      await runBuild({ projectDir: projectDir(command), target, engine: opts.engine, baseImage: opts.baseImage, dryRun: opts.dryRun, locked: opts.locked, overrides: overrideFlags(opts) });
     });
 }

@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
-import { projectDir } from './common.js';
+import { collect, projectDir } from './common.js';
 
 interface CiInitCliOptions {
   provider: string;
   target?: string[];
   force?: boolean;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 export function registerCi(program: Command): void {

@@ -7,3 +7,8 @@ export function projectDir(command: Command, explicit?: string): string {
   const base = globals.project ?? '.';
   return path.resolve(explicit && explicit !== '.' ? explicit : base);
 }
+
+/** Commander's accumulator for a repeatable option. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
