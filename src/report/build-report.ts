@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { collectArtifacts, linkArtifacts, type Artifact } from '../bitbake/artifacts.js';
+import { collectArtifacts, diskImageArtifact, linkArtifacts, type Artifact } from '../bitbake/artifacts.js';
 import { readBuildstats } from '../bitbake/buildstats.js';
 import { parseImageManifest } from '../bitbake/image-manifest.js';
 import type { BuildProgress } from '../bitbake/knotty.js';
@@ -61,9 +61,7 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
 
 /** Image size, installed packages and the slowest tasks: what `yoctoforge report` compares. */
 async function imageFacts(run: BitbakeRun, artifacts: Artifact[]): Promise<Pick<BuildReport, 'imageSize' | 'packages' | 'slowestTasks'>> {
-  // the disk image flash would write: uncompressed when built, else the compressed one
-  const diskImages = artifacts.filter((a) => /^(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/.test(a.type));
-  const diskImage = diskImages.find((a) => !a.type.includes('.')) ?? diskImages[0];
+  const diskImage = diskImageArtifact(artifacts);
   const manifest = artifacts.find((a) => a.type === 'manifest');
   const manifestText = manifest ? await readFile(path.join(run.projectDir, manifest.path), 'utf8').catch(() => undefined) : undefined;
   const slowest = await readBuildstats(path.join(run.buildDir, 'tmp'), run.startedAt);

@@ -11,11 +11,15 @@ import { registerReport } from './report.js';
 import { registerBundle } from './bundle.js';
 import { registerCi } from './ci.js';
 import { registerKas } from './kas.js';
+import { registerStatus } from './status.js';
+import { registerShow } from './show.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
   registerSync(program);
   registerLayers(program);
+  registerStatus(program);
+  registerShow(program);
   registerConfig(program);
   registerBuild(program);
   registerShell(program);

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import type { SimpleGit } from 'simple-git';
+import { followedRef, type Lock } from '../lock/lock.js';
+import type { Project } from '../manifest/load.js';
+import { projectPaths } from '../manifest/paths.js';
+import { hasCommit, headCommit, isDirectory } from './checkout.js';
+import { gitAt } from './git.js';
+
+/** Ahead/behind counts of HEAD against a commit; undefined counts when that commit is not in the checkout. */
+export interface Position {
+  /** what HEAD is compared with: the locked commit, or the remote-tracking ref (e.g. origin/scarthgap) */
+  against: string;
+  commit?: string;
+  ahead?: number;
+  behind?: number;
+}
+
+/** One layer checkout as it is on disk, read without the network. */
+export interface RepoStatus {
+  repo: string;
+  /** relative to the project */
+  dir: string;
+  present: boolean;
+  head?: string;
+  /** the checked-out branch; undefined when detached (sync leaves checkouts detached at the lock) */
+  branch?: string;
+  detached: boolean;
+  /** tracked files with uncommitted changes */
+  changed: string[];
+  untracked: number;
+  /** commits no remote-tracking ref or tag contains: work that exists only here */
+  localCommits: number;
+  lock?: Position;
+  /** the followed branch's (or tag's) last fetched head; undefined when neither is known locally */
+  upstream?: Position;
+  // patches applied after checkout (issue 12 item 6, `patches:` per repo) are reported here once they land
+}
+
+export async function repoStatuses(project: Project, lock: Lock | undefined): Promise<RepoStatus[]> {
+  const paths = projectPaths(project);
+  return Promise.all(
+    Object.entries(project.manifest.repos).map(async ([repo, spec]): Promise<RepoStatus> => {
+      const dir = path.join(paths.layersDir, repo);
+      const base = { repo, dir: path.relative(project.dir, dir), changed: [], untracked: 0, localCommits: 0, detached: false };
+      if (!(await isDirectory(path.join(dir, '.git')))) return { ...base, present: false };
+      const git = await gitAt(dir, false);
+      const head = await headCommit(git);
+      const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim() || undefined;
+      const { changed, untracked } = await workTree(git);
+      const localCommits = head ? Number((await git.raw(['rev-list', '--count', 'HEAD', '--not', '--remotes', '--tags'])).trim()) : 0;
+      const locked = lock?.repos[repo]?.commit;
+      const ref = followedRef(spec, project.manifest.series);
+      const upstreamRef = ref.tag ? `refs/tags/${ref.tag}` : ref.branch ? `refs/remotes/origin/${ref.branch}` : 'refs/remotes/origin/HEAD';
+      const upstreamCommit = (await git.raw(['rev-parse', '--verify', '--quiet', `${upstreamRef}^{commit}`]).catch(() => '')).trim() || undefined;
+      return {
+        ...base,
+        present: true,
+        head: head || undefined,
+        branch,
+        detached: branch === undefined,
+        changed,
+        untracked,
+        localCommits,
+        lock: locked ? await position(git, head, 'lock', locked) : undefined,
+        upstream: upstreamCommit ? await position(git, head, upstreamRef.replace(/^refs\/(remotes\/|tags\/)?/, ''), upstreamCommit) : undefined,
+      };
+    }),
+  );
+}
+
+async function workTree(git: SimpleGit): Promise<{ changed: string[]; untracked: number }> {
+  const lines = (await git.raw(['status', '--porcelain=v1', '--untracked-files=normal'])).split('\n').filter(Boolean);
+  return {
+    changed: lines.filter((l) => !l.startsWith('??')).map((l) => l.slice(3)),
+    untracked: lines.filter((l) => l.startsWith('??')).length,
+  };
+}
+
+async function position(git: SimpleGit, head: string, against: string, commit: string): Promise<Position> {
+  if (!head || !(await hasCommit(git, commit))) return { against, commit };
+  const [ahead, behind] = (await git.raw(['rev-list', '--left-right', '--count', `${head}...${commit}`])).trim().split(/\s+/).map(Number);
+  return { against, commit, ahead, behind };
+}
