@@ -95,6 +95,6 @@ function describePosition(p: Position): string {
   const where = p.against === 'lock' ? 'the lock' : p.against;
   if (p.ahead === undefined || p.behind === undefined) return `${where} ${p.commit?.slice(0, 12) ?? ''} not fetched`;
   if (p.ahead === 0 && p.behind === 0) return `at ${where}`;
-  const counts = [p.ahead > 0 ? `${p.ahead} ahead` : '', p.behind > 0 ? `${p.behind} behind` : ''].filter(Boolean).join(', ');
-  return `${counts} of ${where}`;
+  if (p.behind === 0) return `${p.ahead} ahead of ${where}`;
+  return p.ahead === 0 ? `${p.behind} behind ${where}` : `${p.ahead} ahead of, ${p.behind} behind ${where}`;
 }

@@ -69,10 +69,10 @@ export async function repoStatuses(project: Project, lock: Lock | undefined): Pr
 }
 
 async function workTree(git: SimpleGit): Promise<{ changed: string[]; untracked: number }> {
-  const lines = (await git.raw(['status', '--porcelain=v1', '--untracked-files=normal'])).split('\n').filter(Boolean);
+  const list = async (args: string[]): Promise<string[]> => (await git.raw(args)).split('\n').filter(Boolean);
   return {
-    changed: lines.filter((l) => !l.startsWith('??')).map((l) => l.slice(3)),
-    untracked: lines.filter((l) => l.startsWith('??')).length,
+    changed: await list(['diff', '--name-only', 'HEAD']),
+    untracked: (await list(['ls-files', '--others', '--exclude-standard'])).length,
   };
 }
 

@@ -1,9 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KnottyParser } from '../../src/bitbake/knotty.js';
+import { readReport } from '../../src/bitbake/report.js';
 import { loadProject } from '../../src/manifest/load.js';
 import { loadOverrides } from '../../src/manifest/overrides.js';
 import { resolveTarget } from '../../src/manifest/target.js';
+import { assembleReport } from '../../src/report/build-report.js';
 import { makeFixtureWorld, makeProject, runCli, seedManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
 
 let world: FixtureWorld;
@@ -78,6 +81,25 @@ describe('overrides', () => {
     expect(t.distro).toBe('poky');
   });
 
+  it('report.json lists the values that did not come from layers.yaml, with their origin', async () => {
+    const project = await loadProject(synced);
+    const overrides = await loadOverrides(project, { machine: 'raspberrypi5' }, { YOCTOFORGE_SET_INIT_MANAGER: 'sysvinit' });
+    const target = resolveTarget(project, undefined, overrides.forTarget);
+    const buildDir = path.join(synced, 'build', 'report-check');
+    const run = { projectDir: synced, buildDir, target, engine: 'none', dryRun: false, startedAt: new Date(), logFile: path.join(buildDir, 'x.log'), progress: new KnottyParser().progress };
+    mkdirSync(buildDir, { recursive: true });
+    await assembleReport(run, 'failed');
+    const report = await readReport(path.join(buildDir, 'report.json'));
+    expect(report.machine).toBe('raspberrypi5');
+    expect(report.overrides).toEqual([
+      { setting: 'machine', value: 'raspberrypi5', origin: '--machine' },
+      { setting: 'init_manager', value: 'sysvinit', origin: 'YOCTOFORGE_SET_INIT_MANAGER' },
+    ]);
+    // a build without overrides has no overrides key at all
+    await assembleReport({ ...run, target: resolveTarget(project) }, 'failed');
+    expect(await readReport(path.join(buildDir, 'report.json'))).not.toHaveProperty('overrides');
+  });
+
   it('refuses values that would inject conf syntax, naming the flag, with exit 2 and no conf written', () => {
     const dir = makeProject(world, seedManifest(world));
     const hostile: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
@@ -101,7 +123,7 @@ describe('overrides', () => {
       expect(result.stderr.trimEnd().split('\n'), 'one line').toHaveLength(1);
       expect(existsSync(path.join(dir, 'build')), 'no conf written').toBe(false);
     }
-  });
+  }, 240_000);
 
   it('an override file is checked like the manifest: file, line, key; only target settings; known targets', () => {
     const dir = makeProject(world, seedManifest(world));
