@@ -31,6 +31,12 @@ export async function collectArtifacts(opts: { projectDir: string; deployDir: st
   return found;
 }
 
+/** The disk image `flash` would write: the uncompressed one when built, else the first compressed one. */
+export function diskImageArtifact(artifacts: Artifact[]): Artifact | undefined {
+  const diskImages = artifacts.filter((a) => /^(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/.test(a.type));
+  return diskImages.find((a) => !a.type.includes('.')) ?? diskImages[0];
+}
+
 /** `core-image-base-raspberrypi4-64.rootfs.wic.bz2` → `wic.bz2` (only the stable link names, not the timestamped files). */
 function artifactType(name: string, prefix: string): string | undefined {
   for (const infix of ['.rootfs.', '.']) {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import type { OverriddenSetting } from '../manifest/target.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Artifact } from './artifacts.js';
 import type { TaskTiming } from './buildstats.js';
@@ -22,6 +23,8 @@ export interface BuildReport {
   engine: string;
   /** what was run, e.g. `bitbake -c cleansstate busybox` (absent in reports of older versions) */
   bitbake?: string;
+  /** target settings that did not come from layers.yaml (override file, environment, flags), with their origin */
+  overrides?: OverriddenSetting[];
   layers: Array<{ repo: string; url: string; commit: string }>;
   tasks?: { attempted: number; succeeded: number; failed: number; total: number };
   sstate?: SstateSummary;

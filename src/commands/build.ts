@@ -9,6 +9,7 @@ import { writeStepSummary } from '../ci/step-summary.js';
 import { runInEnvironment } from '../engine/container.js';
 import { acquireBuildPidfile, checkFreeSpace } from '../engine/workspace.js';
 import { ExitCode, InputError, InterruptedError, UserError } from '../errors.js';
+import type { OverrideFlags } from '../manifest/overrides.js';
 import { assembleReport, checkPackagesInGraph, outcomeLines, type BitbakeRun } from '../report/build-report.js';
 import { bitbakeProgressDisplay } from '../ui/bitbake-progress.js';
 import { runSteps, type Step } from '../ui/tasks.js';
@@ -30,6 +31,7 @@ export interface BuildOptions {
   baseImage?: string;
   dryRun?: boolean;
   locked?: boolean;
+  overrides?: OverrideFlags;
   /** bitbake -c TASK */
   task?: string;
   /** recipes to build (or run the task of) instead of the target's image */

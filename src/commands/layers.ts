@@ -2,11 +2,13 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { inspectLayers } from '../layers/check.js';
 import { loadProject } from '../manifest/load.js';
+import { loadOverrides, type OverrideFlags } from '../manifest/overrides.js';
 import { resolveTarget, targetNames } from '../manifest/target.js';
 
-export async function runLayers(options: { projectDir: string; target?: string; json: boolean }): Promise<void> {
+export async function runLayers(options: { projectDir: string; target?: string; json: boolean; overrides?: OverrideFlags }): Promise<void> {
   const project = await loadProject(options.projectDir);
-  const target = options.target || targetNames(project).length === 1 ? resolveTarget(project, options.target) : undefined;
+  const overrides = await loadOverrides(project, options.overrides);
+  const target = options.target || targetNames(project).length === 1 ? resolveTarget(project, options.target, overrides.forTarget) : undefined;
   const result = await inspectLayers(project, target);
   const rows = result.layers.flatMap((layer) =>
     layer.collections.map((c) => ({

@@ -8,6 +8,7 @@ import { checkLayers, type LayerCheckResult } from '../layers/check.js';
 import { syncLayers } from '../layers/sync.js';
 import type { Lock } from '../lock/lock.js';
 import { loadProject, type Project } from '../manifest/load.js';
+import { loadOverrides, type OverrideFlags } from '../manifest/overrides.js';
 import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
 import { runSteps, type Step } from '../ui/tasks.js';
@@ -48,11 +49,13 @@ export interface PrepareOptions {
   engine?: string;
   baseImage?: string;
   locked?: boolean;
+  overrides?: OverrideFlags;
 }
 
 export async function loadBuildContext(options: PrepareOptions): Promise<BuildContext> {
   const project = await loadProject(options.projectDir);
-  const target = resolveTarget(project, options.target);
+  const overrides = await loadOverrides(project, options.overrides);
+  const target = resolveTarget(project, options.target, overrides.forTarget);
   const paths = projectPaths(project);
   const engine = await chooseEngine(options.engine, project.manifest.build_env?.engine);
   return {

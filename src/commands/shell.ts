@@ -1,6 +1,7 @@
 import { inBuildEnv } from '../bitbake/runner.js';
 import { runInEnvironment } from '../engine/container.js';
 import { ExitCode } from '../errors.js';
+import type { OverrideFlags } from '../manifest/overrides.js';
 import { keepStdoutForCommand, warnLine } from '../util/output.js';
 import { shellQuote } from '../util/shell.js';
 import { buildEnvironmentStep, checkLayersStep, loadBuildContext, prepare, renderConfStep, runSpecFor } from './prepare.js';
@@ -11,6 +12,7 @@ export interface ShellOptions {
   command: string[];
   engine?: string;
   baseImage?: string;
+  overrides?: OverrideFlags;
 }
 
 /** A shell, or one command, in the target's build environment with oe-init-build-env sourced. */

@@ -1,58 +1,77 @@
-import { stringify } from 'yaml';
-import { InputError } from '../errors.js';
+import { Document, isMap, isPair, isScalar, type Pair } from 'yaml';
 import { loadProject } from '../manifest/load.js';
-import { DEFAULT_DISTRO, resolveTarget } from '../manifest/target.js';
+import { loadOverrides, type OverrideFlags } from '../manifest/overrides.js';
+import { targetSettingsShape, type TargetSettings } from '../manifest/schema.js';
+import { resolveTarget } from '../manifest/target.js';
 
 export interface ShowOptions {
   projectDir: string;
   target?: string;
-  format: 'text' | 'json' | 'yaml';
+  format: 'table' | 'json' | 'yaml';
+  overrides?: OverrideFlags;
 }
 
-interface ShownValue {
-  value: unknown;
-  /** the manifest key it came from, or "built-in default" */
-  from: string;
-}
+/** What a setting no source sets comes from. */
+const BUILT_IN = 'yoctoforge default';
 
-/** The effective settings of a target after defaults are merged, each with where it came from (kas dump, with sources). */
+/** The effective target after the manifest's defaults, override files, environment and flags, with each value's origin (like `kas dump`). */
 export async function runShow(options: ShowOptions): Promise<void> {
   const project = await loadProject(options.projectDir);
-  const target = resolveTarget(project, options.target);
-  const own = project.manifest.targets[target.name] ?? {};
-  const defaults = project.manifest.defaults ?? {};
-  const settings: Record<string, ShownValue> = {};
-  for (const [key, value] of Object.entries(target.settings)) {
-    if (value === undefined) continue;
-    if (key === 'variables') {
-      for (const [name, v] of Object.entries(value as Record<string, string>)) {
-        settings[`variables.${name}`] = {
-          value: v,
-          from: own.variables && name in own.variables ? `targets.${target.name}.variables.${name}` : `defaults.variables.${name}`,
-        };
-      }
-      continue;
-    }
-    settings[key] = { value, from: key in own ? `targets.${target.name}.${key}` : `defaults.${key}` };
+  const overrides = await loadOverrides(project, options.overrides);
+  const target = resolveTarget(project, options.target, overrides.forTarget);
+  const origins: Record<string, string> = { ...target.origins };
+  // the settings in the schema's order, with the defaults resolveTarget applies spelled out
+  const settings: Record<string, unknown> = {};
+  for (const key of Object.keys(targetSettingsShape) as Array<keyof TargetSettings>) {
+    const value = key === 'distro' ? target.distro : target.settings[key];
+    if (value === undefined || (key === 'variables' && Object.keys(value).length === 0)) continue;
+    settings[key] = value;
+    if (key !== 'variables') origins[key] ??= BUILT_IN;
   }
-  if (settings.distro === undefined) settings.distro = { value: DEFAULT_DISTRO, from: 'built-in default' };
-  const shown = { target: target.name, manifest: project.manifestFile, settings };
   if (options.format === 'json') {
-    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-  } else if (options.format === 'yaml') {
-    process.stdout.write(stringify(shown, { lineWidth: 0 }));
-  } else {
-    const lines = [`target ${target.name} (${project.manifestFile})`];
-    const width = Math.max(...Object.keys(settings).map((k) => k.length));
-    for (const [key, { value, from }] of Object.entries(settings)) {
-      const text = typeof value === 'string' ? value : JSON.stringify(value);
-      lines.push(`  ${key.padEnd(width)}  ${text.includes('\n') ? JSON.stringify(text) : text}  (${from})`);
-    }
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(`${JSON.stringify({ target: target.name, overrideFiles: overrides.files, settings, origins }, null, 2)}\n`);
+    return;
   }
+  if (options.format === 'yaml') {
+    process.stdout.write(yamlWithOrigins(target.name, settings, origins, overrides.files));
+    return;
+  }
+  const rows: Array<[string, string, string]> = [];
+  for (const [key, value] of Object.entries(settings)) {
+    if (key === 'variables') {
+      for (const [name, text] of Object.entries(value as Record<string, string>)) rows.push([`variables.${name}`, text, origins[`variables.${name}`]!]);
+    } else {
+      rows.push([key, Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(', ') : typeof value === 'string' ? value : JSON.stringify(value), origins[key]!]);
+    }
+  }
+  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map(([k, v, o]) => `${k.padEnd(widths[0]!)}  ${v.padEnd(widths[1]!)}  ${o}`.trimEnd());
+  if (overrides.files.length > 0) lines.unshift(`override files: ${overrides.files.join(', ')}`);
+  process.stdout.write(`target ${target.name}\n${lines.join('\n')}\n`);
 }
 
-export function showFormat(opts: { json?: boolean; yaml?: boolean }): ShowOptions['format'] {
-  if (opts.json && opts.yaml) throw new InputError('--json and --yaml: choose one');
-  return opts.json ? 'json' : opts.yaml ? 'yaml' : 'text';
+/** The settings as a `targets.NAME` block of layers.yaml, each key preceded by a comment naming its origin. */
+function yamlWithOrigins(name: string, settings: Record<string, unknown>, origins: Record<string, string>, files: string[]): string {
+  const doc = new Document({ targets: { [name]: settings } });
+  doc.commentBefore = ` effective settings of target ${name}${files.length > 0 ? ` (override files: ${files.join(', ')})` : ''}; each value's origin above it`;
+  const block = doc.getIn(['targets', name], true);
+  if (isMap(block)) {
+    for (const pair of block.items) {
+      const key = keyOf(pair);
+      if (key === 'variables' && isMap(pair.value)) {
+        for (const variable of pair.value.items) setOrigin(variable, origins[`variables.${keyOf(variable)}`]);
+      } else {
+        setOrigin(pair, origins[key]);
+      }
+    }
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+function keyOf(pair: Pair<unknown, unknown>): string {
+  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+}
+
+function setOrigin(pair: unknown, origin: string | undefined): void {
+  if (isPair(pair) && isScalar(pair.key) && origin) pair.key.commentBefore = ` from ${origin}`;
 }

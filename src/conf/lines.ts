@@ -151,6 +151,14 @@ export function kasEntryOf(key: keyof TargetSettings): string | undefined {
   return LOCAL_CONF_TABLE.find((e) => e.key === key)?.kasEntry;
 }
 
+/** The conf variables a setting (or `variables.NAME`) is written to; [] for a setting no local.conf line carries. */
+export function confVariablesOf(key: string, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE): string[] {
+  if (key.startsWith('variables.')) return [key.slice('variables.'.length)];
+  const entry = LOCAL_CONF_TABLE.find((e) => e.key === key);
+  const names = (entry?.lines(target, release) ?? []).map((line) => /^[A-Z_][A-Za-z0-9_-]*/.exec(line)?.[0]).filter((n): n is string => n !== undefined);
+  return [...new Set(names)];
+}
+
 /** Lines every local.conf carries whatever the manifest says: an import drops them again. */
 export const FIXED_LOCAL_CONF_LINES: readonly string[] = [...new Set(CONF_RELEASES.flatMap((r) => LOCAL_CONF_TABLE.flatMap((e) => e.fixed?.(r) ?? [])))];
 

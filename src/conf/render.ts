@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { renderBlock } from './lines.js';
+import { confVariablesOf, renderBlock } from './lines.js';
 import { confReleaseFor } from './release.js';
 import { BBLAYERS_SEARCH_LINES } from './standard.js';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,7 @@ export async function renderConfText(project: Project, target: Target, layers: L
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
   const localConf = (await template('local.conf.hbs'))({
     ...common,
+    overrides: overrideComments(target),
     targetSettings: renderBlock('target', target, release),
     dlDir: paths.dlDir,
     sstateDir: paths.sstateDir,
@@ -101,6 +102,16 @@ export async function renderTargetConf(project: Project, target: Target, layers:
   const wroteLocal = await writeFileIfChanged(localConf, text.localConf);
   const wroteLayers = await writeFileIfChanged(bblayersConf, text.bblayersConf);
   return { confDir, files: { localConf, bblayersConf }, changed: wroteLocal || wroteLayers };
+}
+
+/** `# MACHINE from --machine`: each value that does not come from the manifest, and where it does come from. */
+function overrideComments(target: Target): string | undefined {
+  const lines = target.overridden.map(({ setting, origin }) => {
+    const variables = confVariablesOf(setting, target);
+    // an origin names a file or a flag: whatever its characters, the comment stays one line
+    return `# ${variables.length > 0 ? variables.join(', ') : setting} from ${origin.replace(/[^\x20-\x7e]/g, '?')}`;
+  });
+  return lines.length > 0 ? lines.join('\n') : undefined;
 }
 
 function toPosix(p: string): string {

@@ -1,78 +1,83 @@
 import path from 'node:path';
+import type { SimpleGit } from 'simple-git';
 import { followedRef, type Lock } from '../lock/lock.js';
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
-import { detachedHead, hasCommit, hasLocalCommits, headCommit, isDirectory, uncommittedChanges } from './checkout.js';
+import { hasCommit, headCommit, isDirectory } from './checkout.js';
 import { gitAt } from './git.js';
 
+/** Ahead/behind counts of HEAD against a commit; undefined counts when that commit is not in the checkout. */
+export interface Position {
+  /** what HEAD is compared with: the locked commit, or the remote-tracking ref (e.g. origin/scarthgap) */
+  against: string;
+  commit?: string;
+  ahead?: number;
+  behind?: number;
+}
+
+/** One layer checkout as it is on disk, read without the network. */
 export interface RepoStatus {
   repo: string;
   /** relative to the project */
-  path: string;
-  state: 'not-synced' | 'clean' | 'dirty' | 'not-a-git-repository';
+  dir: string;
+  present: boolean;
   head?: string;
-  detached?: boolean;
-  /** tracked files with changes, described */
-  changes?: string;
-  /** HEAD has commits no remote branch or tag contains */
-  localCommits?: boolean;
-  lockCommit?: string;
-  /** HEAD against the locked commit; undefined when either is unknown here */
-  againstLock?: Position;
-  /** the followed branch's last fetched head (no network is used) */
+  /** the checked-out branch; undefined when detached (sync leaves checkouts detached at the lock) */
   branch?: string;
-  againstBranch?: Position;
+  detached: boolean;
+  /** tracked files with uncommitted changes */
+  changed: string[];
+  untracked: number;
+  /** commits no remote-tracking ref or tag contains: work that exists only here */
+  localCommits: number;
+  lock?: Position;
+  /** the followed branch's (or tag's) last fetched head; undefined when neither is known locally */
+  upstream?: Position;
+  // patches applied after checkout (issue 12 item 6, `patches:` per repo) are reported here once they land
 }
 
-export interface Position {
-  ahead: number;
-  behind: number;
-}
-
-/** Where each checkout stands: its work tree, and HEAD against the lock and the last fetched branch head. */
 export async function repoStatuses(project: Project, lock: Lock | undefined): Promise<RepoStatus[]> {
-  const { layersDir } = projectPaths(project);
-  const out: RepoStatus[] = [];
-  for (const [repo, spec] of Object.entries(project.manifest.repos)) {
-    const dir = path.join(layersDir, repo);
-    const status: RepoStatus = { repo, path: path.relative(project.dir, dir), state: 'not-synced', lockCommit: lock?.repos[repo]?.commit };
-    out.push(status);
-    if (!(await isDirectory(dir))) continue;
-    if (!(await isDirectory(path.join(dir, '.git')))) {
-      status.state = 'not-a-git-repository';
-      continue;
-    }
-    const git = await gitAt(dir, false);
-    status.head = await headCommit(git);
-    status.detached = (await detachedHead(dir)) !== undefined;
-    status.changes = await uncommittedChanges(git);
-    status.state = status.changes ? 'dirty' : 'clean';
-    status.localCommits = await hasLocalCommits(git);
-    const position = async (other: string): Promise<Position | undefined> => {
-      if (!status.head || !(await hasCommit(git, other))) return undefined;
-      const [behind, ahead] = (await git.raw(['rev-list', '--left-right', '--count', `${other}...${status.head}`]))
-        .trim()
-        .split(/\s+/)
-        .map(Number);
-      return { ahead: ahead ?? 0, behind: behind ?? 0 };
-    };
-    if (status.lockCommit) status.againstLock = await position(status.lockCommit);
-    const branch = followedRef(spec, project.manifest.series).branch;
-    if (branch) {
-      const remoteHead = (
-        await git.raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`]).catch(() => '')
-      ).trim();
-      if (remoteHead) {
-        status.branch = branch;
-        status.againstBranch = await position(remoteHead);
-      }
-    }
-  }
-  return out;
+  const paths = projectPaths(project);
+  return Promise.all(
+    Object.entries(project.manifest.repos).map(async ([repo, spec]): Promise<RepoStatus> => {
+      const dir = path.join(paths.layersDir, repo);
+      const base = { repo, dir: path.relative(project.dir, dir), changed: [], untracked: 0, localCommits: 0, detached: false };
+      if (!(await isDirectory(path.join(dir, '.git')))) return { ...base, present: false };
+      const git = await gitAt(dir, false);
+      const head = await headCommit(git);
+      const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim() || undefined;
+      const { changed, untracked } = await workTree(git);
+      const localCommits = head ? Number((await git.raw(['rev-list', '--count', 'HEAD', '--not', '--remotes', '--tags'])).trim()) : 0;
+      const locked = lock?.repos[repo]?.commit;
+      const ref = followedRef(spec, project.manifest.series);
+      const upstreamRef = ref.tag ? `refs/tags/${ref.tag}` : ref.branch ? `refs/remotes/origin/${ref.branch}` : 'refs/remotes/origin/HEAD';
+      const upstreamCommit = (await git.raw(['rev-parse', '--verify', '--quiet', `${upstreamRef}^{commit}`]).catch(() => '')).trim() || undefined;
+      return {
+        ...base,
+        present: true,
+        head: head || undefined,
+        branch,
+        detached: branch === undefined,
+        changed,
+        untracked,
+        localCommits,
+        lock: locked ? await position(git, head, 'lock', locked) : undefined,
+        upstream: upstreamCommit ? await position(git, head, upstreamRef.replace(/^refs\/(remotes\/|tags\/)?/, ''), upstreamCommit) : undefined,
+      };
+    }),
+  );
 }
 
-export function describePosition(p: Position | undefined, what: string): string {
-  if (!p) return `${what} unknown`;
-  if (p.ahead === 0 && p.behind === 0) return `at ${what}`;
-  return [p.ahead ? `${p.ahead} ahead of` : '', p.behind ? `${p.behind} behind` : ''].filter(Boolean).join(', ') + ` ${what}`;
+async function workTree(git: SimpleGit): Promise<{ changed: string[]; untracked: number }> {
+  const list = async (args: string[]): Promise<string[]> => (await git.raw(args)).split('\n').filter(Boolean);
+  return {
+    changed: await list(['diff', '--name-only', 'HEAD']),
+    untracked: (await list(['ls-files', '--others', '--exclude-standard'])).length,
+  };
+}
+
+async function position(git: SimpleGit, head: string, against: string, commit: string): Promise<Position> {
+  if (!head || !(await hasCommit(git, commit))) return { against, commit };
+  const [ahead, behind] = (await git.raw(['rev-list', '--left-right', '--count', `${head}...${commit}`])).trim().split(/\s+/).map(Number);
+  return { against, commit, ahead, behind };
 }

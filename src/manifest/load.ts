@@ -32,6 +32,11 @@ export async function loadProject(projectDir: string): Promise<Project> {
 
 /** Parses and validates manifest text; every problem becomes one `file:line:col: key: ...` line. */
 export function parseManifest(text: string, file: string): Manifest {
+  return parseValidatedYaml(text, file, manifestSchema, 'manifest');
+}
+
+/** Parses YAML text and validates it with `schema`, every problem one `file:line:col: key: ...` line (exit 2). */
+export function parseValidatedYaml<T>(text: string, file: string, schema: z.ZodType<T>, what: string): T {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const label = path.basename(file);
@@ -40,19 +45,19 @@ export function parseManifest(text: string, file: string): Manifest {
       const pos = lineCounter.linePos(e.pos[0]);
       return `${label}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
     });
-    throw manifestError(file, lines);
+    throw validationError(file, what, lines);
   }
   const data: unknown = doc.toJS() ?? {};
-  const result = manifestSchema.safeParse(data);
+  const result = schema.safeParse(data);
   if (result.success) return result.data;
   const lines = result.error.issues.flatMap((issue) => describeIssue(issue, doc, lineCounter, label));
-  throw manifestError(file, lines);
+  throw validationError(file, what, lines);
 }
 
-function manifestError(file: string, lines: string[]): InputError {
+function validationError(file: string, what: string, lines: string[]): InputError {
   const [first, ...rest] = lines;
   const count = lines.length === 1 ? '' : ` (${lines.length} problems)`;
-  return new InputError(`invalid manifest ${file}${count}`, [first ?? '', ...rest]);
+  return new InputError(`invalid ${what} ${file}${count}`, [first ?? '', ...rest]);
 }
 
 function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter, label: string): string[] {
@@ -71,7 +76,8 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: Line
   return [`${where}: ${formatPath(keyPath)}: expected ${expected}, found ${found}`];
 }
 
-function expectedText(issue: z.core.$ZodIssue): string {
+/** What a schema issue expected, in words ("a list", "one of ...", the pattern's description). */
+export function expectedText(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
     if (issue.message.startsWith('Invalid input')) return articleFor(issue.expected);
     return issue.message;

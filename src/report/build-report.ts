@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { collectArtifacts, linkArtifacts, type Artifact } from '../bitbake/artifacts.js';
+import { collectArtifacts, diskImageArtifact, linkArtifacts, type Artifact } from '../bitbake/artifacts.js';
 import { readBuildstats } from '../bitbake/buildstats.js';
 import { parseImageManifest } from '../bitbake/image-manifest.js';
 import type { BuildProgress } from '../bitbake/knotty.js';
@@ -52,6 +52,7 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
     durationSeconds: Math.round((finishedAt.getTime() - run.startedAt.getTime()) / 100) / 10,
     engine: run.engine,
     bitbake: run.dryRun ? `bitbake -g ${target.image}` : `bitbake ${run.bitbakeArgs.join(' ')}`,
+    ...(target.overridden.length > 0 ? { overrides: target.overridden } : {}),
     layers: Object.entries(run.lock?.repos ?? {}).map(([repo, r]) => ({ repo, url: r.url, commit: r.commit })),
     ...summariseProgress(run.progress),
     artifacts,
@@ -65,9 +66,7 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
 
 /** Image size, installed packages and the slowest tasks: what `yoctoforge report` compares. */
 async function imageFacts(run: BitbakeRun, artifacts: Artifact[]): Promise<Pick<BuildReport, 'imageSize' | 'packages' | 'slowestTasks'>> {
-  // the disk image flash would write: uncompressed when built, else the compressed one
-  const diskImages = artifacts.filter((a) => /^(wic|img|sdimg)(\.(bz2|gz|xz|zst))?$/.test(a.type));
-  const diskImage = diskImages.find((a) => !a.type.includes('.')) ?? diskImages[0];
+  const diskImage = diskImageArtifact(artifacts);
   const manifest = artifacts.find((a) => a.type === 'manifest');
   const manifestText = manifest ? await readFile(path.join(run.projectDir, manifest.path), 'utf8').catch(() => undefined) : undefined;
   const slowest = await readBuildstats(path.join(run.buildDir, 'tmp'), run.startedAt);

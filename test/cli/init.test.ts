@@ -72,6 +72,7 @@ describe('yoctoforge init', () => {
     });
     expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\/layers\/$/m);
     expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\/build\/$/m);
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\/layers\.local\.yaml$/m);
     expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('yoctoforge build rpi-docker-image');
   });
 

@@ -209,7 +209,8 @@ describe('import kas', () => {
         const imported = importKas([file], { targetName: name, outFile: path.join(dir, 'layers.yaml') });
         expect(imported.notCarried).toEqual([]);
         // every setting of the target survives, including the narrowed layer list
-        expect(targetOf(imported.text, dir, name)).toEqual(original);
+        // (the origins name the imported manifest's sections, which kas does not have)
+        expect({ ...targetOf(imported.text, dir, name), origins: undefined }).toEqual({ ...original, origins: undefined });
         expect(imported.manifest.series).toBe(formatVersion ? undefined : 'scarthgap');
         const locked = (await readLock(project))!;
         for (const [repo, spec] of Object.entries(imported.manifest.repos)) {

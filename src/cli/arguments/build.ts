@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { projectDir } from './common.js';
+import { addOverrideOptions, overrideFlags, type OverrideCliOptions } from './overrides.js';
 
-export interface BuildCliOptions {
+export interface BuildCliOptions extends OverrideCliOptions {
   engine?: string;
   baseImage?: string;
   dryRun?: boolean;
@@ -10,8 +11,7 @@ export interface BuildCliOptions {
 }
 
 export function registerBuild(program: Command): void {
-  program
-    .command('build')
+  addOverrideOptions(program.command('build'))
     .description('sync, check layers, render conf and run BitBake in the build container')
     .argument(
       '[targets-and-recipes...]',
@@ -28,6 +28,6 @@ export function registerBuild(program: Command): void {
       const bitbakeArgs = dashDash >= 0 ? process.argv.slice(dashDash + 1) : [];
       const own = words.slice(0, words.length - bitbakeArgs.length);
       const { runBuild } = await import('../../commands/build.js');
-      await runBuild({ projectDir: projectDir(command), words: own, bitbakeArgs, ...opts });
+      await runBuild({ projectDir: projectDir(command), words: own, bitbakeArgs, ...opts, overrides: overrideFlags(opts) });
     });
 }

@@ -24,6 +24,8 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerSync(program);
   registerLayers(program);
+  registerStatus(program);
+  registerShow(program);
   registerConfig(program);
   registerBuild(program);
   registerShell(program);

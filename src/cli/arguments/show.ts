@@ -1,15 +1,17 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
 import { projectDir } from './common.js';
+import { addOverrideOptions, overrideFlags, type OverrideCliOptions } from './overrides.js';
 
 export function registerShow(program: Command): void {
-  program
-    .command('show')
-    .description('the effective settings of a target after defaults are merged, each with the manifest key it came from')
+  addOverrideOptions(program.command('show'))
+    .description('the effective settings of a target after defaults, override files, environment and flags, and where each value came from (like kas dump)')
     .argument('[target]', 'build target (default: the only one)')
-    .addOption(new Option('--json', 'print it as JSON').conflicts('yaml'))
-    .addOption(new Option('--yaml', 'print it as YAML').conflicts('json'))
-    .action(async (target: string | undefined, opts: { json?: boolean; yaml?: boolean }, command: Command) => {
-      const { runShow, showFormat } = await import('../../commands/show.js');
-      await runShow({ projectDir: projectDir(command), target, format: showFormat(opts) });
+    .option('--json', 'print settings and origins as JSON')
+    .option('--yaml', 'print the settings as a targets: block of layers.yaml, each value\'s origin in a comment above it')
+    .action(async (target: string | undefined, opts: OverrideCliOptions & { json?: boolean; yaml?: boolean }, command: Command) => {
+      if (opts.json && opts.yaml) throw new InputError('--json and --yaml: choose one');
+      const { runShow } = await import('../../commands/show.js');
+      await runShow({ projectDir: projectDir(command), target, format: opts.json ? 'json' : opts.yaml ? 'yaml' : 'table', overrides: overrideFlags(opts) });
     });
 }
