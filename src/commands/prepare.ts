@@ -9,6 +9,7 @@ import { syncLayers } from '../layers/sync.js';
 import { loadProject, type Project } from '../manifest/load.js';
 import type { Lock } from '../manifest/lock.js';
 import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
+import { cacheSettings } from '../manifest/shared-cache.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
 import type { Step } from '../ui/tasks.js';
 import { outputMode } from '../util/output.js';
@@ -94,6 +95,10 @@ export function preparationSteps(options: PrepareOptions): Step<BuildContext>[] 
 /** How BitBake (or a shell) is run for this context. */
 export function runSpecFor(ctx: BuildContext, script: string, opts: { tty?: boolean; env?: Record<string, string> } = {}): RunSpec {
   const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>) } : {};
+  const env = { ...hostEnv, ...(opts.env ?? {}) };
+  // the hash server's login (read-write role): by name into the container, and through BitBake's environment filter
+  const passEnvironment = cacheSettings(ctx.project.manifest).passEnvironment;
+  if (passEnvironment.length > 0) env.BB_ENV_PASSTHROUGH_ADDITIONS = [env.BB_ENV_PASSTHROUGH_ADDITIONS, ...passEnvironment].filter(Boolean).join(' ');
   return {
     engine: ctx.engine,
     image: ctx.image,
@@ -101,7 +106,8 @@ export function runSpecFor(ctx: BuildContext, script: string, opts: { tty?: bool
     name: `yoctoforge-${ctx.target.name}-${process.pid}`,
     mounts: [ctx.project.dir, ctx.paths.layersDir, ctx.paths.buildRoot, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir],
     workdir: ctx.buildDir,
-    env: { ...hostEnv, ...(opts.env ?? {}) },
+    env,
+    passEnvironment,
     script,
     tty: opts.tty ?? false,
     rootless: process.getuid?.() !== 0,

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import type { LayerCheckResult } from '../layers/check.js';
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
+import { cacheSettings } from '../manifest/shared-cache.js';
 import type { Target } from '../manifest/target.js';
 import { writeFileIfChanged } from '../util/fs.js';
 import { extraUsersCommands } from './extra-users.js';
@@ -47,7 +48,8 @@ export async function renderConfText(project: Project, target: Target, layers: L
       throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check YOCTOFORGE_* variables and cache: in the manifest)`);
     }
   }
-  const hashserve = cache.hashserve ?? 'auto';
+  const shared = cacheSettings(project.manifest, env);
+  const hashserve = shared.hashserve;
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
   const join = (list: string[]): string => list.join(' ');
   const localConf = (await template('local.conf.hbs'))({
@@ -65,8 +67,8 @@ export async function renderConfText(project: Project, target: Target, layers: L
     sstateDir: paths.sstateDir,
     persistentDir: hashserve === 'auto' ? paths.persistentDir : undefined,
     hashserve,
-    hashserveUpstream: cache.hashserve_upstream,
-    sstateMirrors: cache.sstate_mirrors ?? [],
+    hashserveUpstream: shared.hashserveUpstream,
+    sstateMirrors: shared.sstateMirrors,
     variables: Object.keys(target.variables)
       .sort()
       .map((name) => ({ name, value: target.variables[name] })),
