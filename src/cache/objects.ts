@@ -31,7 +31,7 @@ export interface SstateFile {
 export async function listSstateFiles(root: string): Promise<SstateFile[]> {
   const out: SstateFile[] = [];
   async function walk(dir: string, prefix: string): Promise<void> {
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {

@@ -30,7 +30,11 @@ export function parsePublishTarget(text: string, baseDir = process.cwd()): Publi
 }
 
 export function describeTarget(target: PublishTarget): string {
-  return target.kind === 'directory' ? target.path : target.kind === 'rsync' ? target.destination : `s3://${target.bucket}/${target.prefix}`;
+  return target.kind === 'directory'
+    ? target.path
+    : target.kind === 'rsync'
+      ? target.destination
+      : `s3://${target.bucket}/${target.prefix}`;
 }
 
 export interface PublishResult {
@@ -139,7 +143,8 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
     process.removeListener('SIGTERM', onSignal);
     await rm(staging, { recursive: true, force: true });
   }
-  if (interrupted) throw new InterruptedError(`interrupted by ${interrupted} after ${result.uploaded} files; the mirror holds only whole objects`);
+  if (interrupted)
+    throw new InterruptedError(`interrupted by ${interrupted} after ${result.uploaded} files; the mirror holds only whole objects`);
   return result;
 }
 
@@ -150,7 +155,13 @@ async function placeWithoutOverwrite(temp: string, destination: string): Promise
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw error;
-    if (await lstat(destination).then(() => true, () => false)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+    if (
+      await lstat(destination).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw Object.assign(new Error('exists'), { code: 'EEXIST' });
     await rename(temp, destination);
   }
 }
@@ -183,27 +194,54 @@ function alive(pid: number): boolean {
  * nothing else. `--ignore-existing` is the never-overwrite rule; rsync writes each file under a
  * temporary name and renames it, so readers never see half a file.
  */
-export const RSYNC_FILTER = ['--include=*/', '--include=sstate:*.tar.zst', '--include=sstate:*.tgz', '--include=sstate:*.siginfo', '--include=sstate:*.sig', '--exclude=*'];
+export const RSYNC_FILTER = [
+  '--include=*/',
+  '--include=sstate:*.tar.zst',
+  '--include=sstate:*.tgz',
+  '--include=sstate:*.siginfo',
+  '--include=sstate:*.sig',
+  '--exclude=*',
+];
 
 async function publishWithRsync(sstateDir: string, destination: string): Promise<PublishResult> {
-  if (!isOnPath('rsync')) throw new EnvironmentError('rsync is not installed: install it (Debian: apt-get install rsync) to publish to HOST:PATH or rsync:// targets');
-  const argv = ['--recursive', '--times', '--ignore-existing', '--prune-empty-dirs', '--chmod=D755,F644', '--stats', ...RSYNC_FILTER, `${sstateDir.replace(/\/*$/, '')}/`, destination];
-  const child = execa('rsync', argv, { reject: false, stdin: 'ignore', env: { ...process.env, RSYNC_RSH: process.env.RSYNC_RSH ?? 'ssh -o BatchMode=yes' } });
+  if (!isOnPath('rsync'))
+    throw new EnvironmentError(
+      'rsync is not installed: install it (Debian: apt-get install rsync) to publish to HOST:PATH or rsync:// targets',
+    );
+  const argv = [
+    '--recursive',
+    '--times',
+    '--ignore-existing',
+    '--prune-empty-dirs',
+    '--chmod=D755,F644',
+    '--stats',
+    ...RSYNC_FILTER,
+    `${sstateDir.replace(/\/*$/, '')}/`,
+    destination,
+  ];
+  const child = execa('rsync', argv, {
+    reject: false,
+    stdin: 'ignore',
+    env: { ...process.env, RSYNC_RSH: process.env.RSYNC_RSH ?? 'ssh -o BatchMode=yes' },
+  });
   const stop = (): void => {
     child.kill('SIGTERM');
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  let r;
+  let r: Awaited<typeof child>;
   try {
     r = await child;
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }
-  if (r.isTerminated || r.exitCode === 20) throw new InterruptedError('interrupted; rsync renames each file into place when it is whole, so the mirror holds only whole objects');
+  if (r.isTerminated || r.exitCode === 20)
+    throw new InterruptedError('interrupted; rsync renames each file into place when it is whole, so the mirror holds only whole objects');
   if (r.exitCode !== 0) {
-    const lines = String(r.stderr).split('\n').filter((l) => l.trim());
+    const lines = String(r.stderr)
+      .split('\n')
+      .filter((l) => l.trim());
     throw new OperationError(`rsync to ${destination} failed (exit ${r.exitCode}): ${lines[0] ?? ''}`, lines.slice(1, 8));
   }
   const out = String(r.stdout);

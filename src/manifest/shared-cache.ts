@@ -33,7 +33,8 @@ export function sstateMirrorEntry(url: string): string {
 export function cacheRole(manifest: Manifest, env: NodeJS.ProcessEnv = process.env): CacheRole {
   const fromEnv = env[CACHE_ROLE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
-    if (!(CACHE_ROLES as readonly string[]).includes(fromEnv)) throw new InputError(`${CACHE_ROLE_ENV}=${fromEnv}: expected ${CACHE_ROLES.join(' or ')}`);
+    if (!(CACHE_ROLES as readonly string[]).includes(fromEnv))
+      throw new InputError(`${CACHE_ROLE_ENV}=${fromEnv}: expected ${CACHE_ROLES.join(' or ')}`);
     return fromEnv as CacheRole;
   }
   return manifest.cache?.shared?.role ?? 'read-only';

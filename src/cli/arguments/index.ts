@@ -11,6 +11,7 @@ import { registerReport } from './report.js';
 import { registerBundle } from './bundle.js';
 import { registerCi } from './ci.js';
 import { registerKas } from './kas.js';
+import { registerCache } from './cache.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -25,4 +26,5 @@ export function registerCommands(program: Command): void {
   registerBundle(program);
   registerCi(program);
   registerKas(program);
+  registerCache(program);
 }
