@@ -3,23 +3,22 @@
 // --downloads, the mirror deleted, restored into a new folder with empty caches, and built again:
 // the only place its source can come from is the bundle. Needs YOCTOFORGE_REAL_LAYERS (poky is
 // enough) and a Docker engine with the test base image.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { git, runCli, tempDir } from '../helpers/git-fixtures.js';
+import { runCli, tempDir } from '../helpers/git-fixtures.js';
+import { makeRecipeLayer, nativeHelloRecipe, realBitbakeSkipReason, TEST_BASE_IMAGE, writeMirrorGitconfig } from '../helpers/real-bitbake.js';
 
-const REAL = process.env.YOCTOFORGE_REAL_LAYERS;
-const baseImage = process.env.YOCTOFORGE_TEST_BASE_IMAGE ?? 'yoctoforge-test-base:bookworm';
-const docker = spawnSync('docker', ['image', 'inspect', baseImage], { stdio: 'ignore' }).status === 0;
-const poky = REAL ? [path.join(REAL, 'poky'), path.join(REAL, 'poky.git')].find((p) => existsSync(p)) : undefined;
+const skipReason = realBitbakeSkipReason();
+const baseImage = TEST_BASE_IMAGE;
 
-if (!poky || !docker) {
+if (skipReason) {
   describe('offline build from a bundle (real BitBake)', () => {
-    it.skip(`skipped: ${!poky ? 'set YOCTOFORGE_REAL_LAYERS to a directory with poky' : `no Docker engine with ${baseImage}`}`, () => {});
+    it.skip(`skipped: ${skipReason}`, () => {});
   });
-  console.log(`offline-bundle: skipped (${!poky ? 'YOCTOFORGE_REAL_LAYERS is not set' : 'no Docker engine'})`);
+  console.log(`offline-bundle: skipped (${skipReason})`);
 } else {
   const work = tempDir('offline');
   afterAll(() => {
@@ -42,40 +41,16 @@ if (!poky || !docker) {
         execFileSync('tar', ['-czf', tarball, '-C', path.join(work, 'src'), 'yf-hello-1.0']);
         const sum = createHash('sha256').update(readFileSync(tarball)).digest('hex');
 
-        const layer = path.join(work, 'meta-yf-offline');
-        mkdirSync(path.join(layer, 'conf'), { recursive: true });
-        mkdirSync(path.join(layer, 'recipes-test', 'yf-hello'), { recursive: true });
-        writeFileSync(
-          path.join(layer, 'conf', 'layer.conf'),
-          'BBPATH .= ":${LAYERDIR}"\nBBFILES += "${LAYERDIR}/recipes-*/*/*.bb"\nBBFILE_COLLECTIONS += "yfoffline"\nBBFILE_PATTERN_yfoffline = "^${LAYERDIR}/"\nBBFILE_PRIORITY_yfoffline = "6"\nLAYERDEPENDS_yfoffline = "core"\nLAYERSERIES_COMPAT_yfoffline = "scarthgap"\n',
-        );
-        writeFileSync(
-          path.join(layer, 'recipes-test', 'yf-hello', 'yf-hello-native_1.0.bb'),
-          [
-            'SUMMARY = "A native recipe whose source only an offline bundle holds"',
-            'LICENSE = "MIT"',
-            'LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"',
-            'SRC_URI = "https://downloads.example.invalid/yf-hello-1.0.tar.gz"',
-            `SRC_URI[sha256sum] = "${sum}"`,
-            'INHIBIT_DEFAULT_DEPS = "1"',
-            'PATCHDEPENDENCY = ""',
-            'inherit native',
-            'S = "${WORKDIR}/yf-hello-1.0"',
-            'do_configure[noexec] = "1"',
-            'do_compile[noexec] = "1"',
-            'do_install() {',
-            '    install -d ${D}${bindir}',
-            '    install -m 0755 ${S}/hello.sh ${D}${bindir}/yf-hello',
-            '}',
-            '',
-          ].join('\n'),
-        );
-        git(layer, 'init', '-q', '-b', 'scarthgap');
-        git(layer, 'add', '-A');
-        git(layer, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'offline recipe');
+        const layer = makeRecipeLayer(work, 'meta-yf-offline', 'yfoffline', {
+          'recipes-test/yf-hello/yf-hello-native_1.0.bb': nativeHelloRecipe('A native recipe whose source only an offline bundle holds', {
+            srcUri: 'https://downloads.example.invalid/yf-hello-1.0.tar.gz',
+            sha256: sum,
+            s: '${WORKDIR}/yf-hello-1.0',
+          }),
+        });
 
         const gitconfig = path.join(work, 'gitconfig');
-        writeFileSync(gitconfig, `[url "${poky}"]\n\tinsteadOf = https://git.yoctoproject.org/poky\n[url "${layer}"]\n\tinsteadOf = https://git.example.invalid/meta-yf-offline\n`);
+        writeMirrorGitconfig(gitconfig, [layer]);
         writeFileSync(
           path.join(project, 'layers.yaml'),
           [
