@@ -1,4 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { type Dirent, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -27,31 +27,33 @@ export interface SstateFile {
   lastUsedMs: number;
 }
 
-/** The publishable files under an sstate directory (none when it does not exist). */
+/**
+ * The publishable files under an sstate directory (none when it does not exist). Synchronous on
+ * purpose: a cache holds tens of thousands of files, and a stat through the thread pool costs
+ * more than the stat itself.
+ */
 export async function listSstateFiles(root: string): Promise<SstateFile[]> {
   const out: SstateFile[] = [];
-  async function walk(dir: string, prefix: string): Promise<void> {
-    let entries: import('node:fs').Dirent[];
+  const walk = (dir: string, prefix: string): void => {
+    let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    await Promise.all(
-      entries.map(async (entry) => {
-        const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-        if (entry.isDirectory()) {
-          // our own staging area in a directory mirror is never content
-          if (!entry.name.startsWith('.')) await walk(path.join(dir, entry.name), rel);
-        } else if (entry.isFile() && isSstateFile(entry.name)) {
-          const info = await lstat(path.join(dir, entry.name));
-          out.push({ rel, size: info.size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) });
-        }
-      }),
-    );
-  }
-  await walk(root, '');
+    for (const entry of entries) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        // our own staging area in a directory mirror is never content
+        if (!entry.name.startsWith('.')) walk(path.join(dir, entry.name), rel);
+      } else if (entry.isFile() && isSstateFile(entry.name)) {
+        const info = lstatSync(path.join(dir, entry.name));
+        out.push({ rel, size: info.size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) });
+      }
+    }
+  };
+  walk(root, '');
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,7 +110,8 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
       for (const file of group) {
         if (interrupted) return;
         const destination = path.join(mirror, file.rel);
-        const existing = await lstat(destination).catch(() => undefined);
+        // synchronous: most files of an incremental publish are already there, and this is all it does for them
+        const existing = lstatSync(destination, { throwIfNoEntry: false });
         if (existing) {
           if (existing.size === file.size) result.present++;
           else result.conflicts.push(file.rel);

@@ -1,12 +1,6 @@
 import path from 'node:path';
-import { cacheStatus, type CacheStatus } from '../cache/status.js';
-import { pruneSstate } from '../cache/prune.js';
-import { describeTarget, parsePublishTarget, publishSstate } from '../cache/publish.js';
-import { defaultServeHost, findBitbakeDir, startCacheServers, stopCacheServers } from '../cache/serve.js';
-import { buildUser, chooseEngine } from '../engine/engine.js';
-import { chooseBaseImage, ensureBuildEnvImage } from '../engine/image.js';
+import type { CacheStatus } from '../cache/status.js';
 import { EnvironmentError, InputError } from '../errors.js';
-import { checkLayers } from '../layers/check.js';
 import { loadProject } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import { CACHE_ROLE_ENV, HASHSERVE_CREDENTIAL_VARIABLES } from '../manifest/shared-cache.js';
@@ -21,6 +15,7 @@ export interface CachePublishOptions {
 }
 
 export async function runCachePublish(options: CachePublishOptions): Promise<void> {
+  const { describeTarget, parsePublishTarget, publishSstate } = await import('../cache/publish.js');
   const project = await loadProject(options.projectDir);
   const where = options.target ?? project.manifest.cache?.shared?.publish;
   if (!where)
@@ -52,6 +47,7 @@ export interface CacheStatusOptions {
 }
 
 export async function runCacheStatus(options: CacheStatusOptions): Promise<CacheStatus> {
+  const { cacheStatus } = await import('../cache/status.js');
   const project = await loadProject(options.projectDir);
   const status = await cacheStatus(project);
   if (options.json) {
@@ -91,6 +87,7 @@ export interface CachePruneOptions {
 }
 
 export async function runCachePrune(options: CachePruneOptions): Promise<void> {
+  const { pruneSstate } = await import('../cache/prune.js');
   const project = await loadProject(options.projectDir);
   const sstateDir = projectPaths(project).sstateDir;
   const result = await pruneSstate(sstateDir, options.olderThan, { dryRun: options.dryRun });
@@ -115,6 +112,11 @@ export interface CacheServeOptions {
 }
 
 export async function runCacheServe(options: CacheServeOptions): Promise<void> {
+  // each subcommand loads only what it uses (publish runs in CI after every build)
+  const { defaultServeHost, findBitbakeDir, startCacheServers, stopCacheServers } = await import('../cache/serve.js');
+  const { buildUser, chooseEngine } = await import('../engine/engine.js');
+  const { chooseBaseImage, ensureBuildEnvImage } = await import('../engine/image.js');
+  const { checkLayers } = await import('../layers/check.js');
   const project = await loadProject(options.projectDir);
   const engine = await chooseEngine(options.engine, project.manifest.build_env?.engine);
   if (engine === 'none')

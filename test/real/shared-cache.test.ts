@@ -84,8 +84,10 @@ if (skipReason) {
         '    image: yf-hello-native',
         '    machine: qemux86-64',
         '    local_conf: |',
-        // only the mirror and the hash server are reachable; uninative (a download) turns itself off
+        // only the mirror and the hash server are reachable: uninative (a download) turns itself
+        // off, and the sanity check does not try the internet
         `      BB_ALLOWED_NETWORKS = "${host}"`,
+        '      CONNECTIVITY_CHECK_URIS = ""',
         '',
       ].join('\n');
       // two machines: their own folder, owner (BitBake's uid), caches and container
