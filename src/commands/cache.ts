@@ -10,7 +10,6 @@ import { formatSize } from '../util/units.js';
 export interface CachePublishOptions {
   projectDir: string;
   target?: string;
-  jobs?: number;
   json?: boolean;
 }
 
@@ -25,7 +24,7 @@ export async function runCachePublish(options: CachePublishOptions): Promise<voi
   const target = parsePublishTarget(where, options.target ? process.cwd() : project.dir);
   const sstateDir = projectPaths(project).sstateDir;
   const started = Date.now();
-  const result = await publishSstate(sstateDir, target, { jobs: options.jobs });
+  const result = await publishSstate(sstateDir, target);
   const seconds = (Date.now() - started) / 1000;
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...result, source: sstateDir, seconds }, null, 2)}\n`);

@@ -87,7 +87,7 @@ describe('publish to a directory', () => {
       path.join(project, 'layers.yaml'),
       'repos:\n  poky:\n    url: https://git.example.invalid/poky\ntargets:\n  t:\n    image: core-image-base\n',
     );
-    const child = spawn(process.execPath, [CLI, 'cache', 'publish', mirror, '--jobs', '1'], {
+    const child = spawn(process.execPath, [CLI, 'cache', 'publish', mirror], {
       cwd: project,
       env: { ...process.env, CI: 'true', YOCTOFORGE_SSTATE_DIR: local },
       stdio: 'ignore',

@@ -136,8 +136,14 @@ if (skipReason) {
       expect(published.uploaded).toBeGreaterThan(0);
       expect(published.conflicts).toEqual([]);
 
-      // the server holds A's equivalences (read with the ci login, as `cache status` shows them)
-      r = runCli(['cache', 'status', '--json'], { cwd: a.dir, env: ciEnv });
+      // the server holds A's equivalences: `cache status` counts them with a login that may read
+      // the database (@db-admin: the server's admin here; the ci login may only read and report)
+      const adminEnv = {
+        ...ciEnv,
+        BB_HASHSERVE_USERNAME: 'yoctoforge-admin',
+        BB_HASHSERVE_PASSWORD: readFileSync(path.join(server, 'hashserv', 'admin.token'), 'utf8').trim(),
+      };
+      r = runCli(['cache', 'status', '--json'], { cwd: a.dir, env: adminEnv });
       expect(r.code, r.stderr).toBe(0);
       const statusA = JSON.parse(r.stdout);
       expect(statusA.hashserve).toMatchObject({ reachable: true, role: 'read-write' });
@@ -167,8 +173,8 @@ if (skipReason) {
       expect(statusB.builds[0]).toMatchObject({ target: 'hello', hitPercent: 100, mirrors: reportB.sstate.wanted });
 
       // nothing B did wrote to the server, and an anonymous report is not kept; the ci login's is
-      const admin = await HashservClient.connect(`localhost:${port}`);
-      await admin.auth('ci', token);
+      const writer = await HashservClient.connect(`localhost:${port}`);
+      await writer.auth('ci', token);
       const reader = await HashservClient.connect(`localhost:${port}`);
       try {
         const fake = (c: string): string => c.repeat(64);
@@ -180,7 +186,7 @@ if (skipReason) {
         admin.close();
         reader.close();
       }
-      const rows = JSON.parse(runCli(['cache', 'status', '--json'], { cwd: a.dir, env: ciEnv }).stdout).hashserve.equivalences;
+      const rows = JSON.parse(runCli(['cache', 'status', '--json'], { cwd: a.dir, env: adminEnv }).stdout).hashserve.equivalences;
       expect(rows).toBe(statusA.hashserve.equivalences + 1);
 
       const ratio = reportB.durationSeconds / reportA.durationSeconds;

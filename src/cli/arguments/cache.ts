@@ -17,9 +17,8 @@ export function registerCache(program: Command): void {
     .command('publish')
     .description('copy the sstate objects the mirror lacks onto it (incremental, atomic per file, never overwriting)')
     .argument('[target]', 'a directory, HOST:PATH or rsync://HOST/MODULE/PATH (default: cache.shared.publish)')
-    .option('-j, --jobs <n>', 'files copied at once (directory targets)', positiveInteger(64))
     .option('--json', 'print the result as JSON')
-    .action(async (target: string | undefined, opts: { jobs?: number; json?: boolean }, command: Command) => {
+    .action(async (target: string | undefined, opts: { json?: boolean }, command: Command) => {
       const { runCachePublish } = await import('../../commands/cache.js');
       await runCachePublish({ projectDir: projectDir(command), target, ...opts });
     });
