@@ -180,10 +180,10 @@ if (skipReason) {
         const fake = (c: string): string => c.repeat(64);
         await reader.report('oe.sstatesig.OEOuthashBasic', fake('a'), fake('b'), fake('c'));
         expect(await reader.get('oe.sstatesig.OEOuthashBasic', fake('a'))).toBeUndefined();
-        await admin.report('oe.sstatesig.OEOuthashBasic', fake('d'), fake('e'), fake('f'));
+        await writer.report('oe.sstatesig.OEOuthashBasic', fake('d'), fake('e'), fake('f'));
         expect(await reader.get('oe.sstatesig.OEOuthashBasic', fake('d'))).toBe(fake('f'));
       } finally {
-        admin.close();
+        writer.close();
         reader.close();
       }
       const rows = JSON.parse(runCli(['cache', 'status', '--json'], { cwd: a.dir, env: adminEnv }).stdout).hashserve.equivalences;
