@@ -6,6 +6,7 @@ import path from 'node:path';
 import { EnvironmentError, InputError, InterruptedError, OperationError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
 import { listSstateFiles, objectOf, publishOrder, type SstateFile } from './objects.js';
+import { processAlive } from '../util/process.js';
 
 export type PublishTarget =
   | { kind: 'directory'; path: string }
@@ -176,17 +177,8 @@ async function removeStaleStaging(mirror: string): Promise<void> {
     const match = /^(.*)-(\d+)-[0-9a-f]+$/.exec(name);
     const info = await lstat(path.join(root, name)).catch(() => undefined);
     if (!info) continue;
-    const deadHere = match && match[1] === host && !alive(Number(match[2]));
+    const deadHere = match && match[1] === host && !processAlive(Number(match[2]));
     if (deadHere || Date.now() - info.mtimeMs > STALE_STAGING_MS) await rm(path.join(root, name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

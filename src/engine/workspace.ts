@@ -2,6 +2,7 @@ import { chown, mkdir, readFile, readdir, rm, statfs, writeFile } from 'node:fs/
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { BuildUser } from './engine.js';
+import { processAlive } from '../util/process.js';
 
 /** Creates the directories BitBake writes to and, when we run as root for another build user, gives them to it. */
 export async function prepareWritableDirs(dirs: string[], user: BuildUser): Promise<void> {
@@ -70,20 +71,11 @@ export async function acquireBuildLock(buildDir: string, target: string): Promis
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && alive(pid)) {
+      if (pid && pid !== process.pid && processAlive(pid)) {
         throw new EnvironmentError(`target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`);
       }
       await rm(file, { force: true });
     }
   }
   throw new EnvironmentError(`cannot take the build lock ${file}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -2,9 +2,10 @@
 // whether a Docker engine with the test base image is there, and a small extra layer with an
 // offline recipe (shared/ENVIRONMENT.md: a native recipe that needs no download).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { git } from './git-fixtures.js';
+import { afterAll, describe, it } from 'vitest';
+import { git, tempDir } from './git-fixtures.js';
 
 export const REAL_LAYERS = process.env.YOCTOFORGE_REAL_LAYERS;
 export const TEST_BASE_IMAGE = process.env.YOCTOFORGE_TEST_BASE_IMAGE ?? 'yoctoforge-test-base:bookworm';
@@ -19,6 +20,26 @@ export function realBitbakeSkipReason(): string | undefined {
   if (!REAL_POKY) return 'YOCTOFORGE_REAL_LAYERS is not set (a directory with poky at scarthgap)';
   if (!hasDocker) return `no Docker engine with ${TEST_BASE_IMAGE}`;
   return undefined;
+}
+
+/**
+ * A describe block that runs only where real BitBake can (else one skipped test saying why),
+ * with a work folder removed afterwards unless YOCTOFORGE_KEEP is set.
+ */
+export function describeRealBitbake(title: string, name: string, body: (work: string) => void): void {
+  const reason = realBitbakeSkipReason();
+  if (reason) {
+    describe(title, () => {
+      it.skip(`skipped: ${reason}`, () => {});
+    });
+    console.log(`${name}: skipped (${reason})`);
+    return;
+  }
+  const work = tempDir(name);
+  afterAll(() => {
+    if (!process.env.YOCTOFORGE_KEEP) rmSync(work, { recursive: true, force: true });
+  });
+  describe(title, () => body(work));
 }
 
 export interface TestLayer {
