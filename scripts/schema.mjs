@@ -1,10 +1,25 @@
-// Writes schema/layers.schema.json from the zod schema (run by `npm run build`, after tsc), so
-// that editors validate and complete layers.yaml. `--check` fails when the committed file is stale.
+// Writes schema/layers.schema.json from the zod schema (run by `npm run build`), so that editors
+// validate and complete layers.yaml. `--check` fails when the committed file is stale. The schema
+// is read from the sources (bundled in memory by esbuild), never from a dist/ that may be stale.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { z } from 'zod';
-import { manifestSchema } from '../dist/manifest/schema.js';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
-const schema = z.toJSONSchema(manifestSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundled = await build({
+  stdin: {
+    contents: `import { z } from 'zod'; import { manifestSchema } from './src/manifest/schema.ts';
+      export const schema = z.toJSONSchema(manifestSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });`,
+    resolveDir: root,
+    loader: 'ts',
+  },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  write: false,
+  logLevel: 'warning',
+});
+const { schema } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
 schema.$id = 'https://www.npmjs.com/package/yoctoforge/schema/layers.schema.json';
 schema.title = 'yoctoforge layers.yaml';
 schema.description = 'The layers, pins and build targets of a yoctoforge project (README: "Manifest reference").';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EnvironmentError, InputError, InterruptedError, OperationError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
 import { listSstateFiles, objectOf, publishOrder, type SstateFile } from './objects.js';
-import { processAlive } from '../util/process.js';
+import { processAlive } from '../util/pidfile.js';
 
 export type PublishTarget =
   | { kind: 'directory'; path: string }

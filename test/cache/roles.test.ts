@@ -65,7 +65,7 @@ describe('cache.shared in the manifest', () => {
     const argv = containerArgv(
       {
         engine: 'docker',
-        image: 'img',
+        envImage: 'img',
         user: { uid: 1000, gid: 1000 },
         name: 'n',
         mounts: [],
