@@ -45,6 +45,15 @@ try {
   );
   const env = { YOCTOFORGE_SSTATE_DIR: sstate };
   console.log(`${n} objects + ${n} .siginfo, ${(bytes / 1048576).toFixed(0)} MiB, median of ${runs} runs`);
+  // the fixed part of every run: node, the CLI and the manifest (rsync starts in milliseconds)
+  const startup = median(
+    Array.from({ length: runs }, () =>
+      time([process.execPath, cli, '-C', project, 'cache', 'prune', '--older-than', '36500', '--dry-run'], {
+        YOCTOFORGE_SSTATE_DIR: path.join(work, 'empty'),
+      }),
+    ),
+  );
+  console.log(`yoctoforge start-up (prune of an empty cache): ${startup.toFixed(2)} s`);
 
   // an rsync daemon on this machine: the rsync code path with a real remote protocol, no ssh
   const module = path.join(work, 'rsync-module');

@@ -63,7 +63,7 @@ export const sstateMirror = z
 /** The root URL of a shared sstate mirror, as builds read it: `https://HOST/PATH`, `http://...` or `file:///PATH`. */
 export const sstateMirrorUrl = z
   .string()
-  .regex(/^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?|file:\/\/)(\/[A-Za-z0-9._~\/%+-]*)?$/, 'an http(s):// URL or a file:/// path, such as https://sstate.example.com/scarthgap (no credentials, query or spaces)')
+  .regex(/^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?|file:\/\/)(\/[A-Za-z0-9._~/%+-]*)?$/, 'an http(s):// URL or a file:/// path, such as https://sstate.example.com/scarthgap (no credentials, query or spaces)')
   .transform((v) => v.replace(/\/+$/, ''));
 
 /**
