@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  git ca-certificates
+  git ca-certificates rsync
   docker.io debootstrap podman catatonit
   util-linux fdisk dosfstools mtools e2fsprogs bmap-tools
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip lz4 lzop zip unzip tar gnupg

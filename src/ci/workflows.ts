@@ -48,16 +48,31 @@ function template(provider: CiProvider): Handlebars.TemplateDelegate {
   return t;
 }
 
+/** What the manifest's cache.shared names, as far as the pipeline cares. */
+export interface SharedCacheUse {
+  /** cache.shared.publish: nightly builds publish their sstate there */
+  publish: boolean;
+  /** cache.shared.hashserve: nightly builds log in to report equivalences */
+  hashserve: boolean;
+}
+
 /**
  * The CI pipeline for `targets`: checks on every push and pull/merge request, full builds
- * nightly and by hand, and a nightly layer bump. Same input, same text.
+ * nightly and by hand, and a nightly layer bump. With a shared cache, the nightly builds take
+ * the read-write role (the hash server's login from CI secrets) and publish; everything else
+ * only reads. Same input, same text.
  */
-export function renderWorkflow(provider: CiProvider, targets: readonly string[]): string {
+export function renderWorkflow(provider: CiProvider, targets: readonly string[], shared?: SharedCacheUse): string {
   if (!isCiProvider(provider)) throw new Error(`unknown CI provider ${JSON.stringify(provider)}`);
   if (targets.length === 0) throw new Error('renderWorkflow needs at least one target');
   const bad = targets.find((t) => !NAME_PATTERN.test(t));
   if (bad !== undefined) throw new Error(`target name ${JSON.stringify(bad)} is not an identifier (letters, digits, . _ -)`);
   const unique = [...new Set(targets)];
   // GitLab's cache:fallback_keys takes at most 5 keys.
-  return template(provider)({ targets: unique, fallbackTargets: unique.slice(0, 5), version: VERSION });
+  return template(provider)({
+    targets: unique,
+    fallbackTargets: unique.slice(0, 5),
+    version: VERSION,
+    shared: shared && (shared.publish || shared.hashserve) ? shared : false,
+  });
 }

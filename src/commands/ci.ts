@@ -30,12 +30,14 @@ export async function runCiInit(options: CiInitOptions): Promise<CiInitResult> {
     throw new InputError(`--provider ${provider}: expected ${CI_PROVIDERS.join(' or ')}`);
   }
   const dir = path.resolve(options.projectDir);
-  const targets = selectTargets(await manifestTargets(dir), options.target ?? []);
+  const project = await loadProject(dir);
+  const targets = selectTargets(targetNames(project), options.target ?? []);
+  const shared = project.manifest.cache?.shared;
   const file = path.join(dir, WORKFLOW_FILES[provider]);
   if ((await pathExists(file)) && !options.force) {
     throw new InputError(`${file} already exists (use --force to overwrite it)`);
   }
-  const text = renderWorkflow(provider, targets);
+  const text = renderWorkflow(provider, targets, { publish: Boolean(shared?.publish), hashserve: Boolean(shared?.hashserve) });
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, text);
   logLine(`wrote ${file} (targets: ${targets.join(', ')})`);
@@ -51,9 +53,4 @@ export function selectTargets(available: readonly string[], requested: readonly 
     throw new InputError(`no target ${list} in ${MANIFEST_FILE} (targets: ${available.join(', ')})`);
   }
   return [...new Set(requested)];
-}
-
-/** The manifest's target names, in manifest order; the manifest is validated like every command does. */
-export async function manifestTargets(projectDir: string): Promise<string[]> {
-  return targetNames(await loadProject(projectDir));
 }

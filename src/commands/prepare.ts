@@ -10,6 +10,7 @@ import type { Lock } from '../lock/lock.js';
 import { loadProject, type Project } from '../manifest/load.js';
 import { loadOverrides, type OverrideFlags } from '../manifest/overrides.js';
 import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
+import { cacheSettings } from '../manifest/shared-cache.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
 import { runSteps, type Step } from '../ui/tasks.js';
 import { outputMode } from '../util/output.js';
@@ -130,6 +131,10 @@ export function runSpecFor(ctx: PreparedContext, script: string, opts: { tty?: b
   // On the host BitBake inherits the caller's environment; a container gets only buildEnvironment's.
   const passed = buildEnvironment(ctx.project.manifest.env);
   const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>), ...passed } : passed;
+  const env = { ...hostEnv, ...(opts.env ?? {}) };
+  // the hash server's login (read-write role): by name into the container, and through BitBake's environment filter
+  const passEnvironment = cacheSettings(ctx.project.manifest).passEnvironment;
+  if (passEnvironment.length > 0) env.BB_ENV_PASSTHROUGH_ADDITIONS = [env.BB_ENV_PASSTHROUGH_ADDITIONS, ...passEnvironment].filter(Boolean).join(' ');
   return {
     engine: ctx.engine,
     envImage: ctx.envImage,
@@ -137,7 +142,8 @@ export function runSpecFor(ctx: PreparedContext, script: string, opts: { tty?: b
     name: `yoctoforge-${ctx.target.name}-${process.pid}`,
     mounts: [ctx.project.dir, ctx.paths.layersDir, ctx.paths.buildRoot, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir],
     workdir: ctx.buildDir,
-    env: { ...hostEnv, ...(opts.env ?? {}) },
+    env,
+    passEnvironment,
     script,
     tty: opts.tty ?? false,
     rootless: process.getuid?.() !== 0,

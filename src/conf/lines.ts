@@ -1,4 +1,5 @@
 import { targetSettingsShape, type TargetSettings } from '../manifest/schema.js';
+import type { CacheSettings } from '../manifest/shared-cache.js';
 import type { Target } from '../manifest/target.js';
 import { EXTRA_USERS_COMMENT, extraUsersLines } from './extra-users.js';
 import { CONF_RELEASES, DEFAULT_CONF_RELEASE, type ConfRelease } from './release.js';
@@ -10,7 +11,17 @@ import { CONF_RELEASES, DEFAULT_CONF_RELEASE, type ConfRelease } from './release
  */
 
 /** Where local.conf prints an entry (templates/local.conf.hbs places each block). */
-export type LocalConfBlock = 'target' | 'poky-defaults' | 'variables' | 'conf-version';
+export type LocalConfBlock = 'target' | 'caches' | 'poky-defaults' | 'variables' | 'conf-version';
+
+/** What the cache lines are made of besides the target: this machine's cache paths and its role in a shared cache. */
+export interface CacheContext {
+  dlDir: string;
+  sstateDir: string;
+  persistentDir: string;
+  cache: CacheSettings;
+  /** whether the manifest names a shared cache (cache.shared) */
+  shared: boolean;
+}
 
 /** How one setting is written in BitBake syntax, and read back from a logical line of it. */
 interface Spelling<V> {
@@ -36,7 +47,7 @@ export interface LocalConfEntry {
   /** the lines of an entry every local.conf of a release carries, whatever the manifest says */
   fixed?: (release: ConfRelease) => readonly string[];
   /** logical lines (a value may continue over several with a trailing backslash); [] when unset */
-  lines(target: Target, release: ConfRelease): string[];
+  lines(target: Target, release: ConfRelease, caches?: CacheContext): string[];
   /** the settings a logical line of kas conf text means, given those read so far; undefined when it is not this entry's line */
   read?(line: string, sofar: Partial<TargetSettings>): Partial<TargetSettings> | undefined;
 }
@@ -133,6 +144,30 @@ export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
   setting('image_fstypes', assignWords('IMAGE_FSTYPES'), { kasEntry: 'yoctoforge-60-image-fstypes' }),
   // read back by the kas import itself: the last EXTRA_USERS_PARAMS wins and needs the class line
   { key: 'users', block: 'target', kasEntry: 'yoctoforge-70-extra-users', comment: () => EXTRA_USERS_COMMENT, lines: (t) => extraUsersLines(t.groups, t.users) },
+  // This machine's caches and its role in a shared one: local facts, never exported to kas.
+  { block: 'caches', comment: () => 'Caches shared by every target and project of this user.', lines: (_t, _r, c) => [`DL_DIR = "${c!.dlDir}"`, `SSTATE_DIR = "${c!.sstateDir}"`] },
+  {
+    block: 'caches',
+    lines: (_t, r, c) => [
+      ...(c!.shared ? sharedCacheComment(c!.cache) : []),
+      ...(c!.cache.hashserve !== 'auto'
+        ? []
+        : r.hashDatabase.variable === 'PERSISTENT_DIR'
+          ? [
+              '# One hash-equivalence database beside the shared sstate cache, so that equivalent task',
+              '# outputs found by one build are reused by all.',
+              `PERSISTENT_DIR = "${c!.persistentDir}"`,
+            ]
+          : [
+              '# The hash-equivalence database beside the shared sstate cache (where BitBake recommends it),',
+              '# so that equivalent task outputs found by one build are reused by all.',
+              `BB_HASHSERVE_DB_DIR = "${r.hashDatabase.value}"`,
+            ]),
+      `BB_HASHSERVE = "${c!.cache.hashserve}"`,
+      ...(c!.cache.hashserveUpstream ? [`BB_HASHSERVE_UPSTREAM = "${c!.cache.hashserveUpstream}"`] : []),
+    ],
+  },
+  { block: 'caches', lines: (_t, _r, c) => (c!.cache.sstateMirrors.length > 0 ? [['SSTATE_MIRRORS = "\\', ...c!.cache.sstateMirrors.map((m) => `    ${m} \\`), '"'].join('\n')] : []) },
   // read back by the kas import itself: a variable another entry also sets stays in local_conf
   {
     key: 'variables',
@@ -162,12 +197,19 @@ export function confVariablesOf(key: string, target: Target, release: ConfReleas
 /** Lines every local.conf carries whatever the manifest says: an import drops them again. */
 export const FIXED_LOCAL_CONF_LINES: readonly string[] = [...new Set(CONF_RELEASES.flatMap((r) => LOCAL_CONF_TABLE.flatMap((e) => e.fixed?.(r) ?? [])))];
 
+/** What a developer reads in the conf about the role: where the login comes from, what is written where. */
+function sharedCacheComment(cache: CacheSettings): string[] {
+  return cache.role === 'read-write'
+    ? ['# Shared cache, role read-write (YOCTOFORGE_CACHE_ROLE): equivalences are reported to the team\'s', '# hash server, with BB_HASHSERVE_USERNAME/BB_HASHSERVE_PASSWORD from the environment.']
+    : ['# Shared cache, role read-only: a local hash server reads the team\'s (BB_HASHSERVE_UPSTREAM) and', '# keeps what it learns to itself; sstate objects are read from the team\'s mirror.'];
+}
+
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
-export function renderBlock(block: LocalConfBlock, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE): string {
+export function renderBlock(block: LocalConfBlock, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE, caches?: CacheContext): string {
   const parts: string[] = [];
   for (const entry of LOCAL_CONF_TABLE) {
     if (entry.block !== block) continue;
-    const lines = entry.lines(target, release);
+    const lines = entry.lines(target, release, caches);
     if (lines.length === 0) continue;
     parts.push([...(entry.comment ? ['', `# ${entry.comment(target.name)}`] : []), ...lines].join('\n'));
   }

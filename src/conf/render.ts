@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import type { LayerCheckResult } from '../layers/check.js';
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
+import { cacheSettings } from '../manifest/shared-cache.js';
 import type { Target } from '../manifest/target.js';
 import { writeFileIfChanged } from '../util/fs.js';
 
@@ -58,21 +59,14 @@ export async function renderConfText(project: Project, target: Target, layers: L
       throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check ${check})`);
     }
   }
-  const hashserve = cache.hashserve ?? 'auto';
   const release = confReleaseFor(layers.coreSeries, project.manifest.series);
-  const hashDatabase = release.hashDatabase;
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
+  const context = { dlDir: paths.dlDir, sstateDir: paths.sstateDir, persistentDir: paths.persistentDir, cache: cacheSettings(project.manifest, env), shared: Boolean(cache.shared) };
   const localConf = (await template('local.conf.hbs'))({
     ...common,
     overrides: overrideComments(target),
     targetSettings: renderBlock('target', target, release),
-    dlDir: paths.dlDir,
-    sstateDir: paths.sstateDir,
-    persistentDir: hashserve === 'auto' && hashDatabase.variable === 'PERSISTENT_DIR' ? paths.persistentDir : undefined,
-    hashDatabaseDir: hashserve === 'auto' && hashDatabase.variable === 'BB_HASHSERVE_DB_DIR' ? hashDatabase.value : undefined,
-    hashserve,
-    hashserveUpstream: cache.hashserve_upstream,
-    sstateMirrors: cache.sstate_mirrors ?? [],
+    caches: renderBlock('caches', target, release, context),
     variables: renderBlock('variables', target, release),
     localConf: target.localConf?.trimEnd(),
     offlineMirror: downloadsFromTopdir === undefined ? undefined : `\${TOPDIR}/${downloadsFromTopdir}`,

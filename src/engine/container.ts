@@ -14,6 +14,11 @@ export interface RunSpec {
   mounts: string[];
   workdir: string;
   env: Record<string, string>;
+  /**
+   * Variables passed from the caller's environment by name (`--env NAME`): secrets reach the
+   * container without appearing in its command line, its inspect output or a file.
+   */
+  passEnvironment?: string[];
   /** a bash script run in the environment */
   script: string;
   /** interactive terminal (yoctoforge shell) */
@@ -85,6 +90,7 @@ export function containerArgv(spec: RunSpec, hostEnv: NodeJS.ProcessEnv = proces
   const agent = hostEnv.SSH_AUTH_SOCK;
   if (agent && existsSync(agent)) argv.push('--volume', `${agent}:${AGENT_SOCKET}`, '--env', `SSH_AUTH_SOCK=${AGENT_SOCKET}`);
   for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) argv.push('--env', `${key}=${value}`);
+  for (const name of spec.passEnvironment ?? []) argv.push('--env', name);
   argv.push(spec.envImage ?? 'missing-image', 'bash', '-c', spec.script);
   return argv;
 }

@@ -60,6 +60,12 @@ export const sstateMirror = z
   .string()
   .regex(/^[A-Za-z0-9.*+?()\[\]|^/:_-]+ [A-Za-z0-9+.-]+:\/\/[A-Za-z0-9._~:/?#@!&'()*+,;=%-]+$/, 'a "REGEX URL" pair such as "file://.* https://sstate.example.com/PATH;downloadfilename=PATH"');
 
+/** The root URL of a shared sstate mirror, as builds read it: `https://HOST/PATH`, `http://...` or `file:///PATH`. */
+export const sstateMirrorUrl = z
+  .string()
+  .regex(/^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?|file:\/\/)(\/[A-Za-z0-9._~/%+-]*)?$/, 'an http(s):// URL or a file:/// path, such as https://sstate.example.com/scarthgap (no credentials, query or spaces)')
+  .transform((v) => v.replace(/\/+$/, ''));
+
 /**
  * A host path that reaches a conf (layers_dir, build_dir, cache paths). A whitelist: BitBake
  * splits path lists at spaces, `$` starts an expansion, quotes end the assignment and a colon

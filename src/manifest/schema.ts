@@ -11,6 +11,7 @@ import {
   plainValue,
   recipeName,
   sstateMirror,
+  sstateMirrorUrl,
   variableName,
 } from './conf-values.js';
 
@@ -85,6 +86,32 @@ export const targetSettingsShape = {
 
 export const targetSchema = z.strictObject(targetSettingsShape);
 
+/** Who may write to the shared mirror and hash server: developers read, CI publishes. */
+export const CACHE_ROLES = ['read-only', 'read-write'] as const;
+export type CacheRole = (typeof CACHE_ROLES)[number];
+
+/** A publish destination: a directory, `[USER@]HOST:PATH` or `rsync://HOST/MODULE/PATH` (rsync), `s3://BUCKET/PREFIX`. */
+export const publishTarget = z
+  .string()
+  .min(1)
+  .refine((v) => /^[\x21-\x7e]+$/.test(v), 'a directory, HOST:PATH, rsync://HOST/MODULE/PATH or s3://BUCKET/PREFIX (no spaces or control characters)');
+
+/**
+ * A team's shared sstate mirror and hash-equivalence server. Credentials never appear here: the
+ * read-write role takes them from the environment (BB_HASHSERVE_USERNAME, BB_HASHSERVE_PASSWORD
+ * for the hash server; ssh keys or the agent for rsync).
+ */
+const sharedCacheSchema = z.strictObject({
+  /** where every build reads sstate objects from (SSTATE_MIRRORS) */
+  sstate_url: sstateMirrorUrl.optional(),
+  /** where `yoctoforge cache publish` writes when no TARGET is given */
+  publish: publishTarget.optional(),
+  /** the team's bitbake-hashserv: HOST:PORT or ws(s)://HOST[:PORT] */
+  hashserve: hashServerAddress.refine((v) => v !== 'auto' && !v.startsWith('unix://'), 'a network address (HOST:PORT or ws(s)://HOST[:PORT]), not auto or a unix socket').optional(),
+  /** default read-only; YOCTOFORGE_CACHE_ROLE overrides it (CI's nightly builds set read-write) */
+  role: z.enum(CACHE_ROLES).optional(),
+});
+
 const cacheSchema = z.strictObject({
   /** root of the shared caches; default $XDG_CACHE_HOME/yoctoforge or ~/.cache/yoctoforge */
   dir: confPath.optional(),
@@ -95,6 +122,11 @@ const cacheSchema = z.strictObject({
   hashserve_upstream: hashServerAddress.optional(),
   /** BB_GENERATE_MIRROR_TARBALLS: keep git sources as tarballs in DL_DIR, for `bundle --downloads` */
   mirror_tarballs: z.boolean().optional(),
+  /** a shared sstate mirror and hash-equivalence server (see README, "Sharing the cache") */
+  shared: sharedCacheSchema.optional(),
+}).refine((c) => !(c.shared?.hashserve && (c.hashserve || c.hashserve_upstream)), {
+  message: 'cache.shared.hashserve sets BB_HASHSERVE and BB_HASHSERVE_UPSTREAM by role: leave cache.hashserve and cache.hashserve_upstream out',
+  path: ['shared', 'hashserve'],
 });
 
 const syncSchema = z.strictObject({
@@ -159,3 +191,4 @@ export type TargetSettings = z.infer<typeof targetSchema>;
 export type GroupSpec = z.infer<typeof groupSchema>;
 export type UserSpec = z.infer<typeof userSchema>;
 export type EnvSpec = z.infer<typeof envSchema>;
+export type SharedCacheSpec = z.infer<typeof sharedCacheSchema>;

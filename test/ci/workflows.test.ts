@@ -218,10 +218,25 @@ describe('GitLab CI pipeline', () => {
     const bump = doc['layer-bump'] as GitlabJob & { cache: { fallback_keys: string[] } };
     expect(bump.cache.fallback_keys).toEqual(['yoctoforge-rpi-docker-image', 'yoctoforge-cm4.lite']);
     // GitLab takes at most 5 fallback keys
-    const many = parse(renderWorkflow('gitlab', ['a', 'b', 'c', 'd', 'e', 'f', 'g'])) as Record<string, { cache: { fallback_keys: string[] } }>;
-    expect(many['layer-bump']!.cache.fallback_keys).toEqual(['yoctoforge-a', 'yoctoforge-b', 'yoctoforge-c', 'yoctoforge-d', 'yoctoforge-e']);
+    const many = parse(renderWorkflow('gitlab', ['a', 'b', 'c', 'd', 'e', 'f', 'g'])) as Record<
+      string,
+      { cache: { fallback_keys: string[] } }
+    >;
+    expect(many['layer-bump']!.cache.fallback_keys).toEqual([
+      'yoctoforge-a',
+      'yoctoforge-b',
+      'yoctoforge-c',
+      'yoctoforge-d',
+      'yoctoforge-e',
+    ]);
     const script = bump.script.join('\n');
-    const order = ['npx yoctoforge sync --update', 'npx yoctoforge build "$target" || exit 1', 'npx yoctoforge lock diff', 'git push', '-o merge_request.create'];
+    const order = [
+      'npx yoctoforge sync --update',
+      'npx yoctoforge build "$target" || exit 1',
+      'npx yoctoforge lock diff',
+      'git push',
+      '-o merge_request.create',
+    ];
     const positions = order.map((s) => script.indexOf(s));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
@@ -252,6 +267,69 @@ describe('GitLab CI pipeline', () => {
 });
 
 // ---- rendering ----------------------------------------------------------------------------------
+
+describe('a shared cache (cache.shared)', () => {
+  const SHARED_SETS: [{ publish: boolean; hashserve: boolean }][] = [
+    [{ publish: true, hashserve: true }],
+    [{ publish: true, hashserve: false }],
+    [{ publish: false, hashserve: true }],
+  ];
+
+  it.each(SHARED_SETS)("passes action-validator and GitLab's schema for %j", (shared) => {
+    expect(githubErrors(renderWorkflow('github', ['rpi-docker-image', 'true'], shared))).toEqual([]);
+    expect(gitlabErrors(renderWorkflow('gitlab', ['rpi-docker-image', 'true'], shared))).toEqual([]);
+  });
+
+  it('GitHub: nightly builds report and publish with the secrets, pull requests and the layer bump only read', () => {
+    const wf = parse(renderWorkflow('github', ['rpi-docker-image'], { publish: true, hashserve: true })) as GithubWorkflow & {
+      jobs: Record<string, GithubJob & { env?: Record<string, string> }>;
+    };
+    expect(wf.jobs.check!.env).toEqual({ YOCTOFORGE_CACHE_ROLE: 'read-only' });
+    expect(wf.jobs.build!.env).toEqual({
+      YOCTOFORGE_CACHE_ROLE: 'read-write',
+      BB_HASHSERVE_USERNAME: '${{ secrets.BB_HASHSERVE_USERNAME }}',
+      BB_HASHSERVE_PASSWORD: '${{ secrets.BB_HASHSERVE_PASSWORD }}',
+    });
+    const names = wf.jobs.build!.steps.map((s) => s.name);
+    const publish = wf.jobs.build!.steps.find((s) => s.name === 'Publish sstate to the team mirror');
+    expect(publish?.run).toContain('npx yoctoforge cache publish');
+    expect(publish?.env?.SSH_PRIVATE_KEY).toBe('${{ secrets.YOCTOFORGE_SSTATE_SSH_KEY }}');
+    expect(names.indexOf('Publish sstate to the team mirror')).toBe(names.indexOf('Build') + 1);
+    expect(wf.jobs['layer-bump']!).not.toHaveProperty('env');
+    expect(scripts(wf.jobs['layer-bump']!)).not.toContain('cache publish');
+    // no shared cache: the workflow of before, byte for byte
+    expect(renderWorkflow('github', ['a'], { publish: false, hashserve: false })).toBe(renderWorkflow('github', ['a']));
+    // a hash server without a publish target: a login, no publish step
+    const noPublish = renderWorkflow('github', ['a'], { publish: false, hashserve: true });
+    expect(noPublish).not.toContain('cache publish');
+    expect(noPublish).toContain('secrets.BB_HASHSERVE_PASSWORD');
+  });
+
+  it('GitLab: the build job writes and publishes, check and layer-bump only read', () => {
+    const doc = parse(renderWorkflow('gitlab', ['rpi-docker-image'], { publish: true, hashserve: true })) as Record<
+      string,
+      GitlabJob & { variables?: Record<string, string> }
+    >;
+    expect(doc.check!.variables).toEqual({ YOCTOFORGE_CACHE_ROLE: 'read-only' });
+    expect(doc.build!.variables).toEqual({ YOCTOFORGE_CACHE_ROLE: 'read-write' });
+    const script = doc.build!.script.join('\n');
+    expect(script.indexOf('npx yoctoforge cache publish')).toBeGreaterThan(script.indexOf('npx yoctoforge build "$TARGET"'));
+    expect(doc['layer-bump']!.variables).toBeUndefined();
+    expect(renderWorkflow('gitlab', ['a'], { publish: false, hashserve: false })).toBe(renderWorkflow('gitlab', ['a']));
+  });
+
+  it('ci init reads cache.shared from layers.yaml', async () => {
+    const dir = tempDir('ci-shared');
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      'repos:\n  poky:\n    url: https://git.example.invalid/poky\ncache:\n  shared:\n    sstate_url: https://sstate.example.com\n    publish: builder@sstate.example.com:/srv/sstate\ntargets:\n  t:\n    image: core-image-base\n',
+    );
+    await runCiInit({ projectDir: dir });
+    const text = readFileSync(path.join(dir, WORKFLOW_FILES.github), 'utf8');
+    expect(text).toBe(renderWorkflow('github', ['t'], { publish: true, hashserve: false }));
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
 
 describe('renderWorkflow', () => {
   it('is deterministic and lists each target once', () => {
@@ -382,11 +460,15 @@ describe('runCiInit', () => {
     const dir = project();
     const program = new Command().exitOverride().option('-C, --project <dir>', 'project directory', '.');
     registerCi(program);
-    await program.parseAsync(['-C', dir, 'ci', 'init', '--provider', 'gitlab', '--target', 'cm4.lite', '--target', 'true'], { from: 'user' });
+    await program.parseAsync(['-C', dir, 'ci', 'init', '--provider', 'gitlab', '--target', 'cm4.lite', '--target', 'true'], {
+      from: 'user',
+    });
     expect(readFileSync(path.join(dir, '.gitlab-ci.yml'), 'utf8')).toBe(renderWorkflow('gitlab', ['cm4.lite', 'true']));
     await expect(program.parseAsync(['-C', dir, 'ci', 'init', '--provider', 'gitlab'], { from: 'user' })).rejects.toThrow(/already exists/);
     await program.parseAsync(['-C', dir, 'ci', 'init', '--force'], { from: 'user' });
-    expect(readFileSync(path.join(dir, WORKFLOW_FILES.github), 'utf8')).toBe(renderWorkflow('github', ['rpi-docker-image', 'cm4.lite', 'true']));
+    expect(readFileSync(path.join(dir, WORKFLOW_FILES.github), 'utf8')).toBe(
+      renderWorkflow('github', ['rpi-docker-image', 'cm4.lite', 'true']),
+    );
   });
 
   it('selectTargets: all by default, duplicates dropped', () => {

@@ -19,6 +19,7 @@ import { registerClean } from './clean.js';
 import { registerCompletion } from './completion.js';
 import { registerStatus } from './status.js';
 import { registerShow } from './show.js';
+import { registerCache } from './cache.js';
 
 export function registerCommands(program: Command): void {
   registerInit(program);
@@ -43,4 +44,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerShow(program);
   registerCompletion(program);
+  registerCache(program);
 }
