@@ -5,16 +5,17 @@ import path from 'node:path';
 /** Writes a file so that readers see either the old or the new content, never half of it. */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w', 0o644);
+  const handle = await open(temp, 'wx', 0o644);
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
   } catch (error) {
+    // a full or read-only disk must not leave `.NAME.XXXX.tmp` files behind
     await rm(temp, { force: true });
     throw error;
   }
