@@ -31,6 +31,8 @@ export interface RestoreCommandOptions {
   force?: boolean;
   /** init --from-bundle: the folder must not hold a project yet */
   fresh?: boolean;
+  expectSha256?: string;
+  signature?: string;
 }
 
 export async function runRestore(options: RestoreCommandOptions): Promise<void> {
@@ -38,7 +40,12 @@ export async function runRestore(options: RestoreCommandOptions): Promise<void> 
   if (options.fresh && existsSync(dir) && readdirSync(dir).length > 0 && !options.force) {
     throw new InputError(`${dir} is not empty: init --from-bundle restores into an empty folder (--force restores anyway)`);
   }
-  const result = await restoreBundle(path.resolve(options.bundle), dir, { force: options.force, onProgress: logLine });
+  const result = await restoreBundle(path.resolve(options.bundle), dir, {
+    force: options.force,
+    expectSha256: options.expectSha256,
+    signature: options.signature && path.resolve(options.signature),
+    onProgress: logLine,
+  });
   for (const r of result.repos) logLine(`  ${r.name}: ${r.action} at ${r.commit.slice(0, 12)}`);
   if (result.downloads > 0) logLine(`  ${result.downloads} downloads in bundle-downloads/: builds use them as PREMIRRORS, offline`);
   logLine(`restored ${path.relative(process.cwd(), dir) || '.'} from ${path.basename(options.bundle)}, without the network`);
