@@ -11,6 +11,7 @@ import type { Lock } from '../manifest/lock.js';
 import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
 import type { Step } from '../ui/tasks.js';
+import { isInside } from '../util/fs.js';
 import { outputMode } from '../util/output.js';
 
 /** Everything a BitBake run needs, filled in step by step. */
@@ -74,7 +75,16 @@ export function preparationSteps(options: PrepareOptions): Step<BuildContext>[] 
       title: 'Render conf',
       run: async (_report, ctx) => {
         const rendered = await renderTargetConf(ctx.project, ctx.target, ctx.layers!);
-        await prepareWritableDirs([ctx.buildDir, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir], ctx.user);
+        await prepareWritableDirs(
+          [
+            { dir: ctx.buildDir, what: 'build directory', own: isInside(ctx.buildDir, ctx.project.dir) },
+            { dir: ctx.paths.dlDir, what: 'downloads cache' },
+            { dir: ctx.paths.sstateDir, what: 'sstate cache' },
+            { dir: ctx.paths.persistentDir, what: 'hash-equivalence cache' },
+          ],
+          ctx.user,
+          ctx.engine,
+        );
         return `${path.relative(ctx.project.dir, rendered.confDir)} ${rendered.changed ? 'written' : 'unchanged'}`;
       },
     },

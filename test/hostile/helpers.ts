@@ -6,14 +6,14 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeProject, runCli, tempDir, type FixtureWorld } from '../helpers/git-fixtures.js';
 
-export function pokyManifest(world: FixtureWorld, extra = ''): string {
+export function pokyManifest(world: FixtureWorld, extra = '', repos = ''): string {
   return `version: 1
 series: scarthgap
 repos:
   poky:
     url: ${world.upstreams.poky!.url}
     layers: [meta, meta-poky]
-${extra}targets:
+${repos}${extra}targets:
   t:
     image: core-image-base
     machine: qemux86-64
@@ -21,10 +21,10 @@ ${extra}targets:
 }
 
 /** A synced project of the fixture poky, ready to bundle. */
-export function syncedProject(world: FixtureWorld, extra = ''): { dir: string; env: NodeJS.ProcessEnv } {
-  const dir = makeProject(world, pokyManifest(world, extra));
+export function syncedProject(world: FixtureWorld, extra = '', repos = '', syncArgs: string[] = []): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = makeProject(world, pokyManifest(world, extra, repos));
   const env = { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') };
-  const r = runCli(['sync'], { cwd: dir, env });
+  const r = runCli(['sync', ...syncArgs], { cwd: dir, env });
   if (r.code !== 0) throw new Error(`sync failed: ${r.stderr}`);
   return { dir, env };
 }
