@@ -28,6 +28,3 @@ export const bundleInfoSchema = z.strictObject({
 });
 
 export type BundleInfo = z.infer<typeof bundleInfoSchema>;
-
-/** Where a restored bundle's downloads live in the project; the conf points PREMIRRORS at it. */
-export const RESTORED_DOWNLOADS_DIR = 'bundle-downloads';
