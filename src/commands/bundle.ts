@@ -3,6 +3,8 @@ import { createBundle } from '../bundle/create.js';
 import { restoreBundle } from '../bundle/restore.js';
 import { InputError } from '../errors.js';
 import { loadProject } from '../manifest/load.js';
+import { lockFilePath } from '../manifest/lock.js';
+import { refuseOverwritingInput } from '../util/fs.js';
 import { resolveTarget } from '../manifest/target.js';
 import { formatSize } from '../util/units.js';
 import { logLine } from '../util/output.js';
@@ -20,6 +22,7 @@ export async function runBundle(options: BundleCommandOptions): Promise<void> {
   const project = await loadProject(options.projectDir);
   const target = resolveTarget(project, options.target);
   const output = path.resolve(options.output ?? path.join(project.dir, `${target.name}.bundle.tar.gz`));
+  refuseOverwritingInput(output, [project.manifestFile, lockFilePath(project)], '--output');
   const result = await createBundle(project, target, { output, shallow: options.shallow, downloads: options.downloads, onProgress: logLine });
   for (const part of result.parts) logLine(`  ${part.name.padEnd(40)} ${formatSize(part.bytes)}`);
   logLine(`wrote ${path.relative(process.cwd(), result.file) || result.file} (${formatSize(result.bytes)})`);

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 
 /** Writes a file so that readers see either the old or the new content, never half of it. */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
@@ -69,4 +70,19 @@ export async function sha256File(file: string): Promise<string> {
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(path.resolve(parent), path.resolve(child));
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses an output path that is one of the command's inputs (the same path, or a link or hard
+ * link to the same file): no command writes over what it reads.
+ */
+export function refuseOverwritingInput(output: string, inputs: string[], option: string): void {
+  const out = statSync(output, { throwIfNoEntry: false });
+  for (const input of inputs) {
+    const same = path.resolve(input) === path.resolve(output) || (out !== undefined && (() => {
+      const s = statSync(input, { throwIfNoEntry: false });
+      return s !== undefined && s.dev === out.dev && s.ino === out.ino;
+    })());
+    if (same) throw new InputError(`${option} ${output} is an input of this command (${input}); it would be overwritten: name another file`);
+  }
 }
