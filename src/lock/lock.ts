@@ -2,10 +2,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Project } from './load.js';
+import type { Project } from '../manifest/load.js';
 import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { parseYaml } from '../util/yaml.js';
-import { commitId, gitUrl, LOCK_FILE, repoName, type RepoSpec } from './schema.js';
+import { commitId, gitUrl, LOCK_FILE, repoName, type RepoSpec } from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
   url: gitUrl,
