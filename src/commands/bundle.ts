@@ -3,7 +3,7 @@ import { createBundle } from '../bundle/create.js';
 import { restoreBundle } from '../bundle/restore.js';
 import { InputError } from '../errors.js';
 import { loadProject } from '../manifest/load.js';
-import { lockFilePath } from '../manifest/lock.js';
+import { lockFilePath } from '../lock/lock.js';
 import { refuseOverwritingInput } from '../util/fs.js';
 import { resolveTarget } from '../manifest/target.js';
 import { formatSize } from '../util/units.js';
