@@ -4,6 +4,7 @@ import { lstat, mkdir, open, readdir, realpath, rename, rm, statfs, writeFile } 
 import path from 'node:path';
 import { extract } from 'tar';
 import { EnvironmentError, InputError, OperationError } from '../errors.js';
+import { markCreated } from '../layers/checkout.js';
 import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
 import { parseLock } from '../lock/lock.js';
@@ -303,6 +304,7 @@ export async function restoreBundle(file: string, projectDir: string, options: R
         const git = await gitAt(partial, false);
         await git.raw(['checkout', '--quiet', '--detach', locked.commit]);
         await git.raw(['remote', 'add', 'origin', locked.url]);
+        await markCreated(git);
         const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
         if (head !== locked.commit) throw new Error(`checked out ${head}, not ${locked.commit}`);
       } catch (error) {
