@@ -78,8 +78,9 @@ describe('YAML that explodes or takes super-linear time', () => {
     const large = time(200_000);
     // ten times the repos; quadratic duplicate-key checking made it a hundred times the time
     expect(large / small).toBeLessThan(30);
-    expect(large).toBeLessThan(60_000);
-  }, 180_000);
+    // (before: minutes for 200,000 on an idle machine; the bound leaves room for a loaded one)
+    expect(large).toBeLessThan(150_000);
+  }, 400_000);
 });
 
 describe('values and names a manifest may not hold', () => {
