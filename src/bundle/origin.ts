@@ -29,10 +29,18 @@ export async function checkBundleOrigin(file: string, check: OriginCheck): Promi
     const sig = await stat(check.signature).catch(() => undefined);
     if (!sig?.isFile()) throw new InputError(`no signature file at ${check.signature}`);
     if (!isOnPath('gpg')) throw new EnvironmentError('gpg is not installed: it is needed to check --signature (install gnupg)');
-    const result = await execa('gpg', ['--batch', '--no-tty', '--status-fd', '1', '--verify', '--', check.signature, file], { reject: false, stdin: 'ignore' });
+    const result = await execa('gpg', ['--batch', '--no-tty', '--status-fd', '1', '--verify', '--', check.signature, file], {
+      reject: false,
+      stdin: 'ignore',
+    });
     // GOODSIG alone is not enough: a revoked or expired key still gives it; VALIDSIG needs a usable key
     if (result.exitCode !== 0 || !/^\[GNUPG:\] VALIDSIG /m.test(String(result.stdout))) {
-      const reason = String(result.stderr).split('\n').map((l) => l.replace(/^gpg:\s*/, '').trim()).filter(Boolean).pop() ?? `gpg exited with ${result.exitCode}`;
+      const reason =
+        String(result.stderr)
+          .split('\n')
+          .map((l) => l.replace(/^gpg:\s*/, '').trim())
+          .filter(Boolean)
+          .pop() ?? `gpg exited with ${result.exitCode}`;
       throw new InputError(`${check.signature} is not a valid signature of ${file} (${reason}); nothing was unpacked`);
     }
   }

@@ -27,7 +27,9 @@ export interface BundleListing {
 function checkEntry(file: string, entryPath: string, type: string): void {
   const clean = entryPath.replace(/\/+$/, '');
   if (type !== 'File' && type !== 'Directory' && type !== 'OldFile') {
-    throw new InputError(`${file} holds ${type === 'SymbolicLink' || type === 'Link' ? 'a link' : `a ${type} entry`} (${entryPath}): a yoctoforge bundle has only files and directories; refusing it`);
+    throw new InputError(
+      `${file} holds ${type === 'SymbolicLink' || type === 'Link' ? 'a link' : `a ${type} entry`} (${entryPath}): a yoctoforge bundle has only files and directories; refusing it`,
+    );
   }
   if (path.posix.isAbsolute(clean) || clean.split('/').includes('..') || !(clean === BUNDLE_ROOT || clean.startsWith(`${BUNDLE_ROOT}/`))) {
     throw new InputError(`${file} holds an entry that would land outside the project (${entryPath}); refusing it`);
@@ -74,7 +76,11 @@ export async function unpackBundle(file: string, staging: string): Promise<Bundl
     }
     files.set(rel, { size, sha256: hash.digest('hex') });
   }
-  const infoText = await readInputFile(path.join(root, 'bundle.json'), { what: 'bundle.json of', maxBytes: INPUT_LIMITS.small, optional: true });
+  const infoText = await readInputFile(path.join(root, 'bundle.json'), {
+    what: 'bundle.json of',
+    maxBytes: INPUT_LIMITS.small,
+    optional: true,
+  });
   if (infoText === undefined) throw new InputError(`${file} is not a yoctoforge bundle (no ${BUNDLE_ROOT}/bundle.json)`);
   const info = parseBundleInfo(infoText, file);
   const sums = await readInputFile(path.join(root, CHECKSUMS), { what: 'checksum list', maxBytes: INPUT_LIMITS.checksums, optional: true });
@@ -107,13 +113,20 @@ function parseBundleInfo(text: string, file: string): BundleInfo {
   }
   const format = (raw as { format?: unknown } | null)?.format;
   if (typeof format === 'number' && Number.isInteger(format) && format > BUNDLE_FORMAT) {
-    throw new InputError(`${file} was made by a newer yoctoforge (bundle format ${format}; this one reads up to ${BUNDLE_FORMAT}): upgrade yoctoforge`);
+    throw new InputError(
+      `${file} was made by a newer yoctoforge (bundle format ${format}; this one reads up to ${BUNDLE_FORMAT}): upgrade yoctoforge`,
+    );
   }
   const result = bundleInfoSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.map(String).join('.') || '(top level)';
-    const what = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'missing' : issue.message;
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+        : issue.code === 'invalid_type' && issue.message.includes('received undefined')
+          ? 'missing'
+          : issue.message;
     throw new InputError(`${file}: bundle.json is not a yoctoforge bundle description: ${where}: ${what}`);
   }
   return result.data;
@@ -152,14 +165,17 @@ async function confined(inside: string, rel: string, what: string): Promise<stri
   const target = path.resolve(inside, rel);
   const relative = path.relative(inside, target);
   if (relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new InputError(`the bundle's ${what} (${rel}) lies outside ${inside}; a bundle restores only into the folder it is restored into`);
+    throw new InputError(
+      `the bundle's ${what} (${rel}) lies outside ${inside}; a bundle restores only into the folder it is restored into`,
+    );
   }
   let at = inside;
   for (const part of relative.split(path.sep).filter(Boolean)) {
     at = path.join(at, part);
     const info = await lstat(at).catch(() => undefined);
     if (!info) break;
-    if (info.isSymbolicLink()) throw new InputError(`${at} is a symbolic link; a bundle restores only into real folders of ${inside} (the bundle's ${what})`);
+    if (info.isSymbolicLink())
+      throw new InputError(`${at} is a symbolic link; a bundle restores only into real folders of ${inside} (the bundle's ${what})`);
   }
   return target;
 }
@@ -179,10 +195,15 @@ async function adoptMirrorObjects(mirror: string, gitDir: string, name: string):
     await mkdir(path.dirname(into), { recursive: true });
     await rename(path.join(objects, rel), into);
   }
-  const shallow = await readInputFile(path.join(mirror, 'shallow'), { what: `shallow list of ${name}`, maxBytes: INPUT_LIMITS.small, optional: true });
+  const shallow = await readInputFile(path.join(mirror, 'shallow'), {
+    what: `shallow list of ${name}`,
+    maxBytes: INPUT_LIMITS.small,
+    optional: true,
+  });
   if (shallow !== undefined) {
     const commits = shallow.split('\n').filter(Boolean);
-    if (!commits.every((c) => /^[0-9a-f]{40}$/.test(c))) throw new InputError(`the bundle's repos/${name}.git/shallow is not a list of commit ids`);
+    if (!commits.every((c) => /^[0-9a-f]{40}$/.test(c)))
+      throw new InputError(`the bundle's repos/${name}.git/shallow is not a list of commit ids`);
     await writeFile(path.join(gitDir, 'shallow'), `${commits.join('\n')}\n`);
   }
 }
@@ -195,7 +216,8 @@ async function checkGitBundleFile(source: string, name: string): Promise<void> {
   try {
     const head = Buffer.alloc(20);
     await handle.read(head, 0, 20, 0);
-    if (!/^# v[23] git bundle\n/.test(head.toString('latin1'))) throw new InputError(`the bundle's repos/${name}.bundle is not a git bundle file`);
+    if (!/^# v[23] git bundle\n/.test(head.toString('latin1')))
+      throw new InputError(`the bundle's repos/${name}.bundle is not a git bundle file`);
   } finally {
     await handle.close();
   }
@@ -222,7 +244,9 @@ export async function restoreBundle(file: string, projectDir: string, options: R
   const fsInfo = await statfs(projectDir);
   const free = fsInfo.bavail * fsInfo.bsize;
   if (free < need) {
-    throw new EnvironmentError(`not enough disk space in ${projectDir}: restoring needs about ${formatSize(need)}, ${formatSize(free)} are free`);
+    throw new EnvironmentError(
+      `not enough disk space in ${projectDir}: restoring needs about ${formatSize(need)}, ${formatSize(free)} are free`,
+    );
   }
 
   const staging = path.join(projectDir, `.yoctoforge-restore-${process.pid}`);
@@ -239,10 +263,12 @@ export async function restoreBundle(file: string, projectDir: string, options: R
     const layersDir = await confined(projectDir, manifest.layers_dir ?? 'layers', 'layers_dir');
     const names = Object.keys(lock.repos).sort();
     const unlocked = Object.keys(manifest.repos).filter((n) => !lock.repos[n]);
-    if (unlocked.length > 0) throw new InputError(`${file}: its layers.lock.yaml does not lock ${unlocked.join(', ')}; the bundle is inconsistent`);
+    if (unlocked.length > 0)
+      throw new InputError(`${file}: its layers.lock.yaml does not lock ${unlocked.join(', ')}; the bundle is inconsistent`);
     for (const name of names) {
       const entry = listing.info.repos[name];
-      if (!entry || entry.commit !== lock.repos[name]!.commit) throw new InputError(`${file}: the bundle's ${name} does not carry the locked commit ${lock.repos[name]!.commit.slice(0, 12)}`);
+      if (!entry || entry.commit !== lock.repos[name]!.commit)
+        throw new InputError(`${file}: the bundle's ${name} does not carry the locked commit ${lock.repos[name]!.commit.slice(0, 12)}`);
     }
 
     // Refuse before changing anything.
@@ -252,7 +278,8 @@ export async function restoreBundle(file: string, projectDir: string, options: R
       [LOCK_FILE, lockText],
     ] as const) {
       const target = await confined(projectDir, name, name);
-      if (existsSync(target) && (await readInputFile(target, { what: name, maxBytes: INPUT_LIMITS.manifest })) !== text) conflicts.push(`${name} differs from the bundle's`);
+      if (existsSync(target) && (await readInputFile(target, { what: name, maxBytes: INPUT_LIMITS.manifest })) !== text)
+        conflicts.push(`${name} differs from the bundle's`);
     }
     const heads = new Map<string, string | undefined>();
     for (const name of names) {
@@ -260,7 +287,10 @@ export async function restoreBundle(file: string, projectDir: string, options: R
       const dir = await confined(layersDir, name, `repository ${name}`);
       const head = await headOf(dir);
       heads.set(name, head);
-      if (existsSync(dir) && head !== locked.commit) conflicts.push(`${path.relative(projectDir, dir)} exists${head ? ` at ${head.slice(0, 12)}, not at the bundle's ${locked.commit.slice(0, 12)}` : ' and is not a git checkout'}`);
+      if (existsSync(dir) && head !== locked.commit)
+        conflicts.push(
+          `${path.relative(projectDir, dir)} exists${head ? ` at ${head.slice(0, 12)}, not at the bundle's ${locked.commit.slice(0, 12)}` : ' and is not a git checkout'}`,
+        );
     }
     const downloadsSrc = path.join(root, 'downloads');
     const downloadsDir = await confined(projectDir, RESTORED_DOWNLOADS_DIR, 'downloads');
@@ -271,10 +301,14 @@ export async function restoreBundle(file: string, projectDir: string, options: R
       const theirs = await lstat(target).catch(() => undefined);
       if (!theirs) continue;
       const ours = listing.files.get(`downloads/${name}`);
-      if (!theirs.isFile() || !ours || theirs.size !== ours.size || (await sha256File(target)) !== ours.sha256) conflicts.push(`${path.relative(projectDir, target)} differs from the bundle's`);
+      if (!theirs.isFile() || !ours || theirs.size !== ours.size || (await sha256File(target)) !== ours.sha256)
+        conflicts.push(`${path.relative(projectDir, target)} differs from the bundle's`);
     }
     if (conflicts.length > 0 && !options.force) {
-      throw new InputError(`restoring would overwrite ${conflicts[0]}; nothing was changed (--force overwrites)`, conflicts.slice(1).map((c) => `also: ${c}`));
+      throw new InputError(
+        `restoring would overwrite ${conflicts[0]}; nothing was changed (--force overwrites)`,
+        conflicts.slice(1).map((c) => `also: ${c}`),
+      );
     }
 
     const repos: RestoreResult['repos'] = [];

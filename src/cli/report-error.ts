@@ -27,7 +27,10 @@ export function reportError(error: unknown): number {
     return known.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const details = process.env.YOCTOFORGE_DEBUG && error instanceof Error && error.stack ? error.stack.split('\n') : ['(this is a bug in yoctoforge; set YOCTOFORGE_DEBUG=1 for a stack trace)'];
+  const details =
+    process.env.YOCTOFORGE_DEBUG && error instanceof Error && error.stack
+      ? error.stack.split('\n')
+      : ['(this is a bug in yoctoforge; set YOCTOFORGE_DEBUG=1 for a stack trace)'];
   errorLines(message.split('\n')[0] ?? '', details);
   return ExitCode.failed;
 }

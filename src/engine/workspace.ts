@@ -15,9 +15,43 @@ export interface WritableDir {
 }
 
 /** Directories no cache or build directory may be, or lie under: the system's own, and the engine's. */
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var/run', '/var/lib/docker', '/var/lib/containers', '/var/log', '/var/spool', '/var/mail'];
+const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/run',
+  '/var/lib/docker',
+  '/var/lib/containers',
+  '/var/log',
+  '/var/spool',
+  '/var/mail',
+];
 /** ...and directories that may hold one but never be one. */
-const SYSTEM_DIRS = ['/', '/home', '/root', '/tmp', '/var', '/var/tmp', '/var/cache', '/var/lib', '/opt', '/srv', '/mnt', '/media', '/snap'];
+const SYSTEM_DIRS = [
+  '/',
+  '/home',
+  '/root',
+  '/tmp',
+  '/var',
+  '/var/tmp',
+  '/var/cache',
+  '/var/lib',
+  '/opt',
+  '/srv',
+  '/mnt',
+  '/media',
+  '/snap',
+];
 
 /** The path with every existing link resolved (the part that does not exist yet appended as is). */
 export async function resolvedPath(p: string): Promise<string> {
@@ -41,7 +75,9 @@ export async function checkNotSystemDir(dir: string, what: string): Promise<void
   const tree = SYSTEM_TREES.find((t) => isInside(real, t));
   if (tree !== undefined || SYSTEM_DIRS.includes(real)) {
     const shown = real === path.resolve(dir) ? dir : `${dir} (${real})`;
-    throw new InputError(`${what} ${shown} is ${tree ? `under the system directory ${tree}` : 'a system directory'}: BitBake would write there and the container would mount it; choose a directory of its own (e.g. ~/yocto-cache)`);
+    throw new InputError(
+      `${what} ${shown} is ${tree ? `under the system directory ${tree}` : 'a system directory'}: BitBake would write there and the container would mount it; choose a directory of its own (e.g. ~/yocto-cache)`,
+    );
   }
 }
 
@@ -102,11 +138,15 @@ async function handOverTree(dir: string, user: BuildUser, dev: number): Promise<
 async function checkReachable(dir: string, what: string, user: BuildUser): Promise<void> {
   const who = `${user.uid}:${user.gid}`;
   if (isInside(dir, '/root')) {
-    throw new EnvironmentError(`${what} ${dir} is under /root, which BitBake (running as ${who}; it refuses root) cannot enter: keep the project, build_dir and the caches (YOCTOFORGE_CACHE_DIR, cache.dir) outside /root, e.g. caches in /var/cache/yoctoforge`);
+    throw new EnvironmentError(
+      `${what} ${dir} is under /root, which BitBake (running as ${who}; it refuses root) cannot enter: keep the project, build_dir and the caches (YOCTOFORGE_CACHE_DIR, cache.dir) outside /root, e.g. caches in /var/cache/yoctoforge`,
+    );
   }
   const info = await stat(dir);
   if (!permits(info, user, 3)) {
-    throw new EnvironmentError(`${what} ${dir} belongs to ${info.uid}:${info.gid} and BitBake runs as ${who} (it refuses root): \`chown -R ${who} ${dir}\` if it is meant for this build, or choose a directory of its own`);
+    throw new EnvironmentError(
+      `${what} ${dir} belongs to ${info.uid}:${info.gid} and BitBake runs as ${who} (it refuses root): \`chown -R ${who} ${dir}\` if it is meant for this build, or choose a directory of its own`,
+    );
   }
 }
 
@@ -138,6 +178,9 @@ export async function checkFreeSpace(needs: SpaceNeed[]): Promise<void> {
 export async function acquireBuildPidfile(buildDir: string, target: string): Promise<() => Promise<void>> {
   await checkNotSystemDir(buildDir, 'build directory');
   await mkdir(buildDir, { recursive: true });
-  const pidfile = await acquirePidfile(path.join(buildDir, '.yoctoforge-build.lock'), (pid) => `target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`);
+  const pidfile = await acquirePidfile(
+    path.join(buildDir, '.yoctoforge-build.lock'),
+    (pid) => `target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`,
+  );
   return pidfile.release;
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { formatSize } from './units.js';
 
@@ -15,7 +15,13 @@ export const INPUT_LIMITS = {
   checksums: 16 * 1024 ** 2,
 } as const;
 
-function kindOf(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kindOf(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a FIFO';
   if (stat.isSocket()) return 'a socket';
@@ -32,8 +38,11 @@ function kindOf(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): b
  */
 export async function readInputFile(file: string, options: { what: string; maxBytes: number; optional?: boolean }): Promise<string>;
 export async function readInputFile(file: string, options: { what: string; maxBytes: number; optional: true }): Promise<string | undefined>;
-export async function readInputFile(file: string, options: { what: string; maxBytes: number; optional?: boolean }): Promise<string | undefined> {
-  let handle;
+export async function readInputFile(
+  file: string,
+  options: { what: string; maxBytes: number; optional?: boolean },
+): Promise<string | undefined> {
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
@@ -44,7 +53,8 @@ export async function readInputFile(file: string, options: { what: string; maxBy
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new InputError(`${options.what} ${file} is ${kindOf(stat)}, not a regular file; refusing to read it`);
-    const tooLarge = (): InputError => new InputError(`${options.what} ${file} is larger than ${formatSize(options.maxBytes)}; refusing to read it`);
+    const tooLarge = (): InputError =>
+      new InputError(`${options.what} ${file} is larger than ${formatSize(options.maxBytes)}; refusing to read it`);
     if (stat.size > options.maxBytes) throw tooLarge();
     const chunks: Buffer[] = [];
     let total = 0;

@@ -33,7 +33,8 @@ export function parseYaml(text: string, file: string, heading: string): ParsedYa
         for (const pair of map.items) {
           const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
           if (key === undefined) continue;
-          if (seen.has(key)) problems.push(`${at((pair.key as Node).range?.[0])}: Map keys must be unique (${JSON.stringify(key)} appears twice)`);
+          if (seen.has(key))
+            problems.push(`${at((pair.key as Node).range?.[0])}: Map keys must be unique (${JSON.stringify(key)} appears twice)`);
           seen.add(key);
         }
       },
@@ -44,7 +45,9 @@ export function parseYaml(text: string, file: string, heading: string): ParsedYa
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
   } catch (error) {
-    throw problemsError(heading, [`${label}: ${/alias/i.test((error as Error).message) ? `YAML aliases expand more than ${MAX_ALIAS_EXPANSIONS} times (an "alias bomb"); refusing it` : (error as Error).message.split('\n')[0]}`]);
+    throw problemsError(heading, [
+      `${label}: ${/alias/i.test((error as Error).message) ? `YAML aliases expand more than ${MAX_ALIAS_EXPANSIONS} times (an "alias bomb"); refusing it` : (error as Error).message.split('\n')[0]}`,
+    ]);
   }
   return { doc, lineCounter, data: data ?? {} };
 }

@@ -6,7 +6,16 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addInsteadOf, git, layerConf, makeFixtureWorld, makeUpstreamFromDir, runCli, tempDir, type FixtureWorld } from '../helpers/git-fixtures.js';
+import {
+  addInsteadOf,
+  git,
+  layerConf,
+  makeFixtureWorld,
+  makeUpstreamFromDir,
+  runCli,
+  tempDir,
+  type FixtureWorld,
+} from '../helpers/git-fixtures.js';
 import { forgeBundle, snapshot, syncedProject } from './helpers.js';
 
 let world: FixtureWorld;
@@ -30,7 +39,11 @@ beforeAll(() => {
 });
 afterAll(() => world.cleanup());
 
-function restore(bundle: string, args: string[] = [], into = path.join(tempDir('restore'), 'p')): { code: number; stderr: string; stdout: string; into: string } {
+function restore(
+  bundle: string,
+  args: string[] = [],
+  into = path.join(tempDir('restore'), 'p'),
+): { code: number; stderr: string; stdout: string; into: string } {
   return { ...runCli(['init', into, '--from-bundle', bundle, ...args], { env: project.env }), into };
 }
 
@@ -47,7 +60,10 @@ describe('restoring a bundle runs nothing from it', () => {
       mkdirSync(path.join(mirror, 'hooks'), { recursive: true });
       writeFileSync(path.join(mirror, 'hooks', 'post-checkout'), `#!/bin/sh\necho hook >> ${pwned}\n`);
       chmodSync(path.join(mirror, 'hooks', 'post-checkout'), 0o755);
-      writeFileSync(path.join(mirror, 'config'), `[core]\n\trepositoryformatversion = 0\n\tbare = true\n\tfsmonitor = "echo fsmonitor >> ${pwned}; false"\n[alias]\n\tstatus = !echo alias >> ${pwned}\n`);
+      writeFileSync(
+        path.join(mirror, 'config'),
+        `[core]\n\trepositoryformatversion = 0\n\tbare = true\n\tfsmonitor = "echo fsmonitor >> ${pwned}; false"\n[alias]\n\tstatus = !echo alias >> ${pwned}\n`,
+      );
       writeFileSync(path.join(mirror, 'objects', 'info-alternates-ignored'), 'x');
     });
     const r = restore(forged);
@@ -83,7 +99,10 @@ describe('restoring a bundle writes and deletes only inside the folder restored 
       const before = snapshot(outside);
       const forged = forgeBundle(full, (root) => {
         const manifest = path.join(root, 'layers.yaml');
-        writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/^version: 1$/m, `version: 1\nlayers_dir: ${JSON.stringify(layersDir)}`));
+        writeFileSync(
+          manifest,
+          readFileSync(manifest, 'utf8').replace(/^version: 1$/m, `version: 1\nlayers_dir: ${JSON.stringify(layersDir)}`),
+        );
       });
       for (const args of [[], ['--force']]) {
         const r = restore(forged, args, path.join(base, 'p'));
@@ -101,7 +120,7 @@ describe('restoring a bundle writes and deletes only inside the folder restored 
     writeFileSync(path.join(base, 'victim.git', 'HEAD'), 'precious\n');
     const forged = forgeBundle(full, (root) => {
       const lock = path.join(root, 'layers.lock.yaml');
-      writeFileSync(lock, readFileSync(lock, 'utf8').replace(/^  poky:$/m, `  "../../../victim":`));
+      writeFileSync(lock, readFileSync(lock, 'utf8').replace(/^ {2}poky:$/m, `  "../../../victim":`));
       const info = JSON.parse(readFileSync(path.join(root, 'bundle.json'), 'utf8'));
       info.repos['../../../victim'] = info.repos.poky;
       writeFileSync(path.join(root, 'bundle.json'), JSON.stringify(info));
@@ -129,9 +148,21 @@ describe('restoring a bundle writes and deletes only inside the folder restored 
 
 describe("a bundle's description and origin", () => {
   for (const [what, change, message] of [
-    ['a missing field', (info: Record<string, unknown>) => delete info.repos, /bundle\.json is not a yoctoforge bundle description: repos: missing/],
-    ['an unknown field', (info: Record<string, unknown>) => (info.hooks = ['x']), /bundle\.json is not a yoctoforge bundle description: \(top level\): unknown field "hooks"/],
-    ['a wrong type', (info: Record<string, unknown>) => (info.downloads = 'yes'), /bundle\.json is not a yoctoforge bundle description: downloads: /],
+    [
+      'a missing field',
+      (info: Record<string, unknown>) => delete info.repos,
+      /bundle\.json is not a yoctoforge bundle description: repos: missing/,
+    ],
+    [
+      'an unknown field',
+      (info: Record<string, unknown>) => (info.hooks = ['x']),
+      /bundle\.json is not a yoctoforge bundle description: \(top level\): unknown field "hooks"/,
+    ],
+    [
+      'a wrong type',
+      (info: Record<string, unknown>) => (info.downloads = 'yes'),
+      /bundle\.json is not a yoctoforge bundle description: downloads: /,
+    ],
   ] as const) {
     it(`bundle.json with ${what}: one line, exit 2`, () => {
       const forged = forgeBundle(full, (root) => {
@@ -160,10 +191,16 @@ describe("a bundle's description and origin", () => {
     const home = tempDir('gnupg');
     chmodSync(home, 0o700);
     const env = { ...process.env, GNUPGHOME: home };
-    execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Bundle Signer <signer@example.invalid>', 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
+    execFileSync(
+      'gpg',
+      ['--batch', '--passphrase', '', '--quick-gen-key', 'Bundle Signer <signer@example.invalid>', 'ed25519', 'sign', 'never'],
+      { env, stdio: 'ignore' },
+    );
     const sig = `${full}.sig`;
     execFileSync('gpg', ['--batch', '--yes', '--detach-sign', '--output', sig, full], { env, stdio: 'ignore' });
-    const good = runCli(['init', path.join(tempDir('signed'), 'p'), '--from-bundle', full, '--signature', sig], { env: { ...project.env, GNUPGHOME: home } });
+    const good = runCli(['init', path.join(tempDir('signed'), 'p'), '--from-bundle', full, '--signature', sig], {
+      env: { ...project.env, GNUPGHOME: home },
+    });
     expect(good.code, good.stderr).toBe(0);
     const tampered = path.join(world.root, 'tampered.tar.gz');
     writeFileSync(tampered, Buffer.concat([readFileSync(full), Buffer.from([0])]));
@@ -197,7 +234,9 @@ describe('sync --from-bundle and what the user changed', () => {
     writeFileSync(restored, 'patched by the user\n');
     const again = runCli(['sync', '--from-bundle', withDownloads], { cwd: r.into, env: project.env });
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/restoring would overwrite bundle-downloads\/src-1\.0\.tar\.gz differs from the bundle's; nothing was changed/);
+    expect(again.stderr).toMatch(
+      /restoring would overwrite bundle-downloads\/src-1\.0\.tar\.gz differs from the bundle's; nothing was changed/,
+    );
     expect(readFileSync(restored, 'utf8')).toBe('patched by the user\n');
     expect(runCli(['sync', '--from-bundle', withDownloads, '--force'], { cwd: r.into, env: project.env }).code).toBe(0);
     expect(readFileSync(restored, 'utf8')).toBe('original source\n');

@@ -46,7 +46,13 @@ describe('a checkout yoctoforge did not create', () => {
     const checkout = path.join(dir, 'layers', 'poky');
     git(checkout, 'config', '--unset', 'yoctoforge.created');
     const older = world.upstreams.poky!.commits[0]!;
-    writeFileSync(path.join(dir, 'layers.yaml'), readFileSync(path.join(dir, 'layers.yaml'), 'utf8').replace('layers: [meta, meta-poky]', `layers: [meta, meta-poky]\n    commit: ${older}`));
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      readFileSync(path.join(dir, 'layers.yaml'), 'utf8').replace(
+        'layers: [meta, meta-poky]',
+        `layers: [meta, meta-poky]\n    commit: ${older}`,
+      ),
+    );
     const r = runCli(['sync'], { cwd: dir, env });
     expect(r.code, r.stderr).toBe(0);
     expect(git(checkout, 'rev-parse', 'HEAD')).toBe(older);

@@ -21,7 +21,12 @@ ${repos}${extra}targets:
 }
 
 /** A synced project of the fixture poky, ready to bundle. */
-export function syncedProject(world: FixtureWorld, extra = '', repos = '', syncArgs: string[] = []): { dir: string; env: NodeJS.ProcessEnv } {
+export function syncedProject(
+  world: FixtureWorld,
+  extra = '',
+  repos = '',
+  syncArgs: string[] = [],
+): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = makeProject(world, pokyManifest(world, extra, repos));
   const env = { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') };
   const r = runCli(['sync', ...syncArgs], { cwd: dir, env });
@@ -46,7 +51,12 @@ export function forgeBundle(good: string, mutate: (root: string) => void): strin
   mutate(root);
   const sums = files(root)
     .filter((f) => f !== 'SHA256SUMS')
-    .map((f) => `${createHash('sha256').update(readFileSync(path.join(root, f))).digest('hex')}  ${f}`);
+    .map(
+      (f) =>
+        `${createHash('sha256')
+          .update(readFileSync(path.join(root, f)))
+          .digest('hex')}  ${f}`,
+    );
   writeFileSync(path.join(root, 'SHA256SUMS'), `${sums.join('\n')}\n`);
   const out = path.join(work, 'forged.tar.gz');
   execFileSync('tar', ['-czf', out, '-C', work, 'yoctoforge-bundle']);
@@ -56,6 +66,11 @@ export function forgeBundle(good: string, mutate: (root: string) => void): strin
 /** Every file under dir with its mode and content digest: "nothing here changed" in one value. */
 export function snapshot(dir: string): string {
   return files(dir)
-    .map((f) => `${f} ${statSync(path.join(dir, f)).mode.toString(8)} ${createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')}`)
+    .map(
+      (f) =>
+        `${f} ${statSync(path.join(dir, f)).mode.toString(8)} ${createHash('sha256')
+          .update(readFileSync(path.join(dir, f)))
+          .digest('hex')}`,
+    )
     .join('\n');
 }

@@ -21,6 +21,7 @@ function expectOneLine(r: { code: number; stderr: string }, code: number, messag
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines[0]).toMatch(/^yoctoforge: error: /);
   expect(lines[0]).toMatch(message);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
   expect(r.stderr).not.toMatch(/this is a bug|\n\s+at |[\u0000-\u0009\u000b-\u001f\u007f]/);
 }
 
@@ -66,7 +67,8 @@ describe('YAML that explodes or takes super-linear time', () => {
   });
 
   it('200,000 repositories validate in time linear in their number', () => {
-    const manifest = (n: number): string => `version: 1\nrepos:\n${Array.from({ length: n }, (_, i) => `  r${i}:\n    url: https://example.invalid/r${i}\n`).join('')}targets:\n  t:\n    image: core-image-base\n`;
+    const manifest = (n: number): string =>
+      `version: 1\nrepos:\n${Array.from({ length: n }, (_, i) => `  r${i}:\n    url: https://example.invalid/r${i}\n`).join('')}targets:\n  t:\n    image: core-image-base\n`;
     const time = (n: number): number => {
       const text = manifest(n);
       const started = performance.now();
@@ -84,7 +86,8 @@ describe('YAML that explodes or takes super-linear time', () => {
 });
 
 describe('values and names a manifest may not hold', () => {
-  const manifestWith = (repoKey: string, url: string, extra = ''): string => `version: 1\nrepos:\n  ${repoKey}:\n    url: ${url}\n${extra}targets:\n  t:\n    image: core-image-base\n`;
+  const manifestWith = (repoKey: string, url: string, extra = ''): string =>
+    `version: 1\nrepos:\n  ${repoKey}:\n    url: ${url}\n${extra}targets:\n  t:\n    image: core-image-base\n`;
   const cases: Array<[string, string, RegExp]> = [
     ['a NUL in a URL', manifestWith('poky', '"https://example.invalid/p\\0oky"'), /invalid manifest/],
     ['an escape sequence in a URL', manifestWith('poky', '"https://example.invalid/\\e[31mred"'), /invalid manifest/],
@@ -93,7 +96,11 @@ describe('values and names a manifest may not hold', () => {
     ['a 300-character repo name', manifestWith('r'.repeat(300), 'https://example.invalid/x'), /invalid manifest/],
     ['the fd:: transport', manifestWith('poky', '"fd::17"'), /invalid manifest/],
     ['the ext:: transport', manifestWith('poky', '"ext::sh -c touch% /tmp/x"'), /invalid manifest/],
-    ['a variable name with a newline', manifestWith('poky', 'https://example.invalid/x', 'defaults:\n  variables:\n    "A\\n::error::forged": x\n'), /invalid manifest/],
+    [
+      'a variable name with a newline',
+      manifestWith('poky', 'https://example.invalid/x', 'defaults:\n  variables:\n    "A\\n::error::forged": x\n'),
+      /invalid manifest/,
+    ],
   ];
   for (const [what, text, message] of cases) {
     it(`${what}: exit 2, one heading line, details that name it on lines of their own`, () => {
@@ -123,9 +130,22 @@ describe('values and names a manifest may not hold', () => {
 
 describe('outputs never overwrite inputs', () => {
   const report = (): Record<string, unknown> => ({
-    version: 1, target: 't', image: 'core-image-base', machine: 'qemux86-64', distro: 'poky', mode: 'build', result: 'success',
-    startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T01:00:00.000Z', durationSeconds: 3600, engine: 'docker',
-    layers: [], failures: [], warnings: 0, artifacts: [], log: 'x.log',
+    version: 1,
+    target: 't',
+    image: 'core-image-base',
+    machine: 'qemux86-64',
+    distro: 'poky',
+    mode: 'build',
+    result: 'success',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T01:00:00.000Z',
+    durationSeconds: 3600,
+    engine: 'docker',
+    layers: [],
+    failures: [],
+    warnings: 0,
+    artifacts: [],
+    log: 'x.log',
   });
   it('report --html OLD.json OLD.json NEW.json is refused and OLD.json is unchanged', () => {
     const dir = tempDir('report');
@@ -188,6 +208,7 @@ describe('what layer.conf files say reaches the terminal escaped', () => {
     const conf = path.join(dir, 'layers', 'poky', 'meta-poky', 'conf', 'layer.conf');
     writeFileSync(conf, `${readFileSync(conf, 'utf8')}BBFILE_COLLECTIONS += "evil\x1b]0;owned\x07\x1b[2J"\n`);
     const r = runCli(['layers'], { cwd: dir, env });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
     expect(r.stdout + r.stderr).not.toMatch(/\x1b/);
     expect(r.stdout).toMatch(/evil\\x1b\]0;owned\\x07\\x1b\[2J/);
     writeFileSync(conf, `A = "xxxxxxxxxxxxxxxx"\n${Array.from({ length: 40 }, () => 'A .= "${A}"').join('\n')}\n`);
@@ -199,7 +220,11 @@ describe('what layer.conf files say reaches the terminal escaped', () => {
 
   it('`yoctoforge layers | head -1` ends quietly (no EPIPE stack trace)', () => {
     const { dir, env } = syncedProject(world);
-    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${CLI} layers | head -1 >/dev/null`], { cwd: dir, env: { ...env, CI: 'true' }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${CLI} layers | head -1 >/dev/null`], {
+      cwd: dir,
+      env: { ...env, CI: 'true' },
+      encoding: 'utf8',
+    });
     expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
   });
 });

@@ -34,7 +34,9 @@ describe.runIf(isRoot)('handing the build to another user (as root)', () => {
     const tree = path.join(tempDir('own'), 'tree');
     mkdirSync(path.join(tree, 'deep'), { recursive: true });
     writeFileSync(path.join(tree, 'deep', 'f'), 'x');
-    await expect(prepareWritableDirs([{ dir: tree, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(/downloads cache .*tree belongs to 0:0 and BitBake runs as 1000:1000 .*`chown -R 1000:1000 .*tree`/);
+    await expect(prepareWritableDirs([{ dir: tree, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+      /downloads cache .*tree belongs to 0:0 and BitBake runs as 1000:1000 .*`chown -R 1000:1000 .*tree`/,
+    );
     expect(statSync(tree).uid).toBe(0);
     expect(statSync(path.join(tree, 'deep', 'f')).uid).toBe(0);
   });
@@ -50,7 +52,9 @@ describe.runIf(isRoot)('handing the build to another user (as root)', () => {
 
   it('a cache under /root is refused up front with the reason and the fix', async () => {
     const dir = path.join('/root', `.yf-hostile-${process.pid}`, 'downloads');
-    await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(/is under \/root, which BitBake \(running as 1000:1000; it refuses root\) cannot enter: .*\/var\/cache\/yoctoforge/);
+    await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+      /is under \/root, which BitBake \(running as 1000:1000; it refuses root\) cannot enter: .*\/var\/cache\/yoctoforge/,
+    );
   });
 
   it('the default caches of root are outside /root', () => {
@@ -61,11 +65,26 @@ describe.runIf(isRoot)('handing the build to another user (as root)', () => {
 });
 
 describe('system directories are never caches or build directories', () => {
-  const cases = ['/', '/etc', '/etc/yf', '/var/run', '/run/yf', '/proc/sys/yf/x', '/proc/yf', '/sys/kernel', '/dev/shm/x', '/usr', '/root', '/var/lib/docker/x'];
+  const cases = [
+    '/',
+    '/etc',
+    '/etc/yf',
+    '/var/run',
+    '/run/yf',
+    '/proc/sys/yf/x',
+    '/proc/yf',
+    '/sys/kernel',
+    '/dev/shm/x',
+    '/usr',
+    '/root',
+    '/var/lib/docker/x',
+  ];
   for (const dir of cases) {
     it(`${dir} is refused before anything is created`, async () => {
       const started = Date.now();
-      await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(/is (under the system directory \S+|a system directory)/);
+      await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+        /is (under the system directory \S+|a system directory)/,
+      );
       expect(Date.now() - started).toBeLessThan(2000);
     });
   }
@@ -73,13 +92,17 @@ describe('system directories are never caches or build directories', () => {
   it('a link to a system directory is refused too', async () => {
     const link = path.join(tempDir('sys'), 'cache');
     symlinkSync('/etc', link);
-    await expect(prepareWritableDirs([{ dir: path.join(link, 'dl'), what: 'downloads cache' }], user, 'docker')).rejects.toThrow(/under the system directory \/etc/);
+    await expect(prepareWritableDirs([{ dir: path.join(link, 'dl'), what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+      /under the system directory \/etc/,
+    );
   });
 
   it('a cache that is a file is one line naming it', async () => {
     const file = path.join(tempDir('file'), 'cache');
     writeFileSync(file, '');
-    await expect(prepareWritableDirs([{ dir: file, what: 'sstate cache' }], user, 'docker')).rejects.toThrow(/^sstate cache .*cache is not a directory$/);
+    await expect(prepareWritableDirs([{ dir: file, what: 'sstate cache' }], user, 'docker')).rejects.toThrow(
+      /^sstate cache .*cache is not a directory$/,
+    );
   });
 });
 
@@ -90,10 +113,15 @@ describe('nothing that holds an engine socket is mounted', () => {
     const socket = path.join(dir, 'run', 'engine.sock');
     mkdirSync(path.dirname(socket));
     writeFileSync(socket, '');
-    expect(() => containerArgv({ ...spec, mounts: ['/w', dir] }, { DOCKER_HOST: `unix://${socket}` })).toThrow(/holds the container engine's socket/);
+    expect(() => containerArgv({ ...spec, mounts: ['/w', dir] }, { DOCKER_HOST: `unix://${socket}` })).toThrow(
+      /holds the container engine's socket/,
+    );
     expect(() => containerArgv({ ...spec, mounts: ['/w', path.join(dir, 'other')] }, { DOCKER_HOST: `unix://${socket}` })).not.toThrow();
   });
-  it.runIf(statSync('/var/run/docker.sock', { throwIfNoEntry: false }) !== undefined)('/var/run (a link to /run) is refused: it holds docker.sock', () => {
-    expect(() => checkMountsHoldNoEngineSocket(['/var/run'], {})).toThrow(/\/var\/run holds the container engine's socket/);
-  });
+  it.runIf(statSync('/var/run/docker.sock', { throwIfNoEntry: false }) !== undefined)(
+    '/var/run (a link to /run) is refused: it holds docker.sock',
+    () => {
+      expect(() => checkMountsHoldNoEngineSocket(['/var/run'], {})).toThrow(/\/var\/run holds the container engine's socket/);
+    },
+  );
 });
