@@ -57,9 +57,9 @@ export async function writeReport(buildDir: string, report: BuildReport): Promis
 
 const text = z.string();
 const count = z.number().finite();
-const sstateSchema = z.object({ wanted: count, local: count, mirrors: count, missed: count, current: count, matchPercent: count, completePercent: count });
+const sstateSchema = z.looseObject({ wanted: count, local: count, mirrors: count, missed: count, current: count, matchPercent: count, completePercent: count });
 /** report.json as read back: every field a reader uses has the type it expects (a file may come from elsewhere). */
-const reportSchema = z.object({
+const reportSchema = z.looseObject({
   version: z.literal(1),
   target: text,
   image: text,
@@ -71,17 +71,17 @@ const reportSchema = z.object({
   finishedAt: text,
   durationSeconds: count,
   engine: text,
-  layers: z.array(z.object({ repo: text, url: text, commit: text })),
-  tasks: z.object({ attempted: count, succeeded: count, failed: count, total: count }).optional(),
+  layers: z.array(z.looseObject({ repo: text, url: text, commit: text })),
+  tasks: z.looseObject({ attempted: count, succeeded: count, failed: count, total: count }).optional(),
   sstate: sstateSchema.optional(),
   recipesParsed: count.optional(),
-  failures: z.array(z.object({ recipe: text, task: text, logFile: text.optional(), lastLines: z.array(text) })),
-  warnings: count,
-  artifacts: z.array(z.object({ path: text, type: text, size: count })),
+  failures: z.array(z.looseObject({ recipe: text, task: text, logFile: text.optional(), lastLines: z.array(text).default([]) })),
+  warnings: count.default(0),
+  artifacts: z.array(z.looseObject({ path: text, type: text, size: count })),
   imageSize: count.optional(),
-  packages: z.array(z.object({ name: text, arch: text, version: text })).optional(),
-  slowestTasks: z.array(z.object({ recipe: text, task: text, start: count, seconds: count, failed: z.boolean().optional() })).optional(),
-  graph: z.object({ recipes: count, packages: z.record(text, z.object({ providers: z.array(text), inGraph: z.boolean() })) }).optional(),
+  packages: z.array(z.looseObject({ name: text, arch: text, version: text })).optional(),
+  slowestTasks: z.array(z.looseObject({ recipe: text, task: text, start: count, seconds: count, failed: z.boolean().optional() })).optional(),
+  graph: z.looseObject({ recipes: count, packages: z.record(text, z.looseObject({ providers: z.array(text), inGraph: z.boolean() })) }).optional(),
   log: text,
 }) satisfies z.ZodType<BuildReport>;
 
