@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { create as createTar } from 'tar';
 import { renderConfText } from '../conf/render.js';
 import { BUILD_ENV_DIR } from '../engine/image.js';
@@ -13,7 +12,7 @@ import { lockFilePath, lockStaleness, readLock, type Lock } from '../lock/lock.j
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
-import { treeEntries } from '../util/fs.js';
+import { sha256File, treeEntries } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
 
@@ -31,12 +30,6 @@ export interface BundleOptions {
 
 /** A fixed time for every entry: the same inputs give the same archive bytes. */
 const EPOCH = new Date('2000-01-01T00:00:00Z');
-
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 async function sizeOf(dir: string): Promise<number> {
   let total = 0;
@@ -71,23 +64,16 @@ async function bundleRepo(checkout: string, into: string, name: string, commit: 
     // shallow boundary go in as a bare mirror, copied as they are (no repacking).
     const isShallow = (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
     if (isShallow || shallow) {
+      // A shallow checkout (sync --shallow) has no history a bundle could carry, and --shallow
+      // wants none: a bare mirror of the locked commit's objects (with what history a shallow
+      // checkout has), cut at a shallow boundary.
       const mirror = path.join(into, `${name}.git`);
       await mkdir(path.join(mirror, 'refs', 'heads'), { recursive: true });
-      if (isShallow) {
-        const gitDir = path.resolve(checkout, (await git.raw(['rev-parse', '--git-dir'])).trim());
-        await cp(path.join(gitDir, 'objects'), path.join(mirror, 'objects'), { recursive: true });
-        await copyFile(path.join(gitDir, 'shallow'), path.join(mirror, 'shallow'));
-      } else {
-        // --shallow on a full checkout: only the locked commit's tree, cut at depth 1
-        const bare = await gitAt(into, false);
-        await bare.raw(['init', '--quiet', '--bare', `${name}.shallow.tmp`]);
-        const tmp = await gitAt(path.join(into, `${name}.shallow.tmp`), false);
-        await tmp.raw(['-c', 'pack.threads=1', 'fetch', '--quiet', '--depth', '1', '--no-tags', `file://${checkout}`, commit]);
-        await rename(path.join(into, `${name}.shallow.tmp`, 'objects'), path.join(mirror, 'objects'));
-        await copyFile(path.join(into, `${name}.shallow.tmp`, 'shallow'), path.join(mirror, 'shallow'));
-        await rm(path.join(into, `${name}.shallow.tmp`), { recursive: true, force: true });
-      }
-      await rm(path.join(mirror, 'objects', 'info', 'alternates'), { force: true });
+      await mkdir(path.join(mirror, 'objects', 'pack'), { recursive: true });
+      const gitDir = path.resolve(checkout, (await git.raw(['rev-parse', '--git-dir'])).trim());
+      const boundary = shallow ? [commit] : (await readFile(path.join(gitDir, 'shallow'), 'utf8')).split('\n').filter(Boolean).sort();
+      await deterministicPack(checkout, commit, shallow, path.join(mirror, 'objects', 'pack', 'pack'));
+      await writeFile(path.join(mirror, 'shallow'), `${boundary.join('\n')}\n`);
       await writeFile(path.join(mirror, 'refs', 'heads', 'locked'), `${commit}\n`);
       await writeFile(path.join(mirror, 'HEAD'), 'ref: refs/heads/locked\n');
       await writeFile(path.join(mirror, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
@@ -101,6 +87,19 @@ async function bundleRepo(checkout: string, into: string, name: string, commit: 
   }
 }
 
+/**
+ * One pack of the objects a mirror carries, the same bytes whatever packs the checkout happens to
+ * hold: deltas are computed afresh (never reused from the checkout, whose packs differ with how
+ * and when it was fetched), on one thread, with every packing setting pinned against the
+ * user's git config.
+ */
+async function deterministicPack(checkout: string, commit: string, onlyCommit: boolean, base: string): Promise<void> {
+  const settings = ['pack.threads=1', 'pack.window=10', 'pack.depth=50', 'pack.compression=6', 'core.compression=6', 'pack.indexVersion=2', 'pack.writeReverseIndex=false'];
+  const config = settings.flatMap((s) => ['-c', s]);
+  const objects = await execa('git', [...config, 'rev-list', '--objects', ...(onlyCommit ? ['--no-walk'] : []), commit], { cwd: checkout, stdin: 'ignore', maxBuffer: 1024 ** 3 });
+  await execa('git', [...config, 'pack-objects', '--quiet', '--no-reuse-delta', '--no-reuse-object', base], { cwd: checkout, input: `${objects.stdout}\n`, maxBuffer: 1024 ** 3 });
+}
+
 /** Mirror tarballs and source archives at the top of DL_DIR (not the fetcher's own git2/ clones, locks or stamps). */
 async function copyDownloads(dlDir: string, into: string): Promise<number> {
   await mkdir(into, { recursive: true });
@@ -111,7 +110,7 @@ async function copyDownloads(dlDir: string, into: string): Promise<number> {
     // BitBake links files fetched from a local mirror into DL_DIR: the bundle carries their content
     if (!(await stat(src).catch(() => undefined))?.isFile()) continue;
     await copyFile(src, path.join(into, name));
-    sums.push(`${await sha256(src)}  ${name}`);
+    sums.push(`${await sha256File(src)}  ${name}`);
   }
   await writeFile(path.join(into, CHECKSUMS), sums.length ? `${sums.join('\n')}\n` : '');
   return sums.length;
@@ -168,7 +167,7 @@ export async function createBundle(project: Project, target: Target, options: Bu
     }
     await writeFile(path.join(root, 'bundle.json'), `${JSON.stringify(info, null, 2)}\n`);
     const files = await treeEntries(root);
-    const sums = await Promise.all(files.map(async (f) => `${await sha256(path.join(root, f))}  ${f}`));
+    const sums = await Promise.all(files.map(async (f) => `${await sha256File(path.join(root, f))}  ${f}`));
     await writeFile(path.join(root, CHECKSUMS), `${sums.join('\n')}\n`);
     await normalise(staging);
 

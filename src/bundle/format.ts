@@ -11,14 +11,20 @@
  *   yoctoforge-bundle/downloads/         DL_DIR files (--downloads), with SHA256SUMS
  *   yoctoforge-bundle/SHA256SUMS         every other entry's checksum: truncation and tampering show
  */
+import { z } from 'zod';
+import { commitId, gitUrl, repoName } from '../manifest/schema.js';
+
 export const BUNDLE_FORMAT = 1;
 export const BUNDLE_ROOT = 'yoctoforge-bundle';
 export const CHECKSUMS = 'SHA256SUMS';
 
-export interface BundleInfo {
-  format: number;
-  tool: string;
-  target: string;
-  repos: Record<string, { commit: string; url: string; kind: 'bundle' | 'mirror' }>;
-  downloads: boolean;
-}
+/** bundle.json: read from an archive someone else made, so every field is checked. */
+export const bundleInfoSchema = z.strictObject({
+  format: z.number().int().min(1),
+  tool: z.string().max(200),
+  target: z.string().max(200),
+  repos: z.record(repoName, z.strictObject({ commit: commitId, url: gitUrl, kind: z.enum(['bundle', 'mirror']) })),
+  downloads: z.boolean(),
+});
+
+export type BundleInfo = z.infer<typeof bundleInfoSchema>;

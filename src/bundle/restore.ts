@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { extract } from 'tar';
 import { EnvironmentError, InputError, OperationError } from '../errors.js';
+import { markCreated } from '../layers/checkout.js';
 import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
 import { parseLock } from '../lock/lock.js';
 import { RESTORED_DOWNLOADS_DIR } from '../manifest/paths.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
-import { treeEntries, writeFileAtomic } from '../util/fs.js';
+import { sha256File, treeEntries, writeFileAtomic } from '../util/fs.js';
+import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { formatSize } from '../util/units.js';
-import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
+import { checkBundleOrigin, type OriginCheck } from './origin.js';
+import { BUNDLE_FORMAT, BUNDLE_ROOT, bundleInfoSchema, CHECKSUMS, type BundleInfo } from './format.js';
 
 export interface BundleListing {
   info: BundleInfo;
@@ -24,7 +27,9 @@ export interface BundleListing {
 function checkEntry(file: string, entryPath: string, type: string): void {
   const clean = entryPath.replace(/\/+$/, '');
   if (type !== 'File' && type !== 'Directory' && type !== 'OldFile') {
-    throw new InputError(`${file} holds ${type === 'SymbolicLink' || type === 'Link' ? 'a link' : `a ${type} entry`} (${entryPath}): a yoctoforge bundle has only files and directories; refusing it`);
+    throw new InputError(
+      `${file} holds ${type === 'SymbolicLink' || type === 'Link' ? 'a link' : `a ${type} entry`} (${entryPath}): a yoctoforge bundle has only files and directories; refusing it`,
+    );
   }
   if (path.posix.isAbsolute(clean) || clean.split('/').includes('..') || !(clean === BUNDLE_ROOT || clean.startsWith(`${BUNDLE_ROOT}/`))) {
     throw new InputError(`${file} holds an entry that would land outside the project (${entryPath}); refusing it`);
@@ -38,7 +43,6 @@ function checkEntry(file: string, entryPath: string, type: string): void {
  * unless this succeeds.
  */
 export async function unpackBundle(file: string, staging: string): Promise<BundleListing> {
-  if (!existsSync(file)) throw new InputError(`no bundle at ${file}`);
   const files = new Map<string, { size: number; sha256: string }>();
   let problem: Error | undefined;
   try {
@@ -72,18 +76,14 @@ export async function unpackBundle(file: string, staging: string): Promise<Bundl
     }
     files.set(rel, { size, sha256: hash.digest('hex') });
   }
-  const infoText = await readFile(path.join(root, 'bundle.json'), 'utf8').catch(() => undefined);
-  if (!infoText) throw new InputError(`${file} is not a yoctoforge bundle (no ${BUNDLE_ROOT}/bundle.json)`);
-  let info: BundleInfo;
-  try {
-    info = JSON.parse(infoText) as BundleInfo;
-  } catch {
-    throw new InputError(`${file}: bundle.json is not valid JSON`);
-  }
-  if (!Number.isInteger(info.format) || info.format > BUNDLE_FORMAT) {
-    throw new InputError(`${file} was made by a newer yoctoforge (bundle format ${info.format}; this one reads up to ${BUNDLE_FORMAT}): upgrade yoctoforge`);
-  }
-  const sums = await readFile(path.join(root, CHECKSUMS), 'utf8').catch(() => undefined);
+  const infoText = await readInputFile(path.join(root, 'bundle.json'), {
+    what: 'bundle.json of',
+    maxBytes: INPUT_LIMITS.small,
+    optional: true,
+  });
+  if (infoText === undefined) throw new InputError(`${file} is not a yoctoforge bundle (no ${BUNDLE_ROOT}/bundle.json)`);
+  const info = parseBundleInfo(infoText, file);
+  const sums = await readInputFile(path.join(root, CHECKSUMS), { what: 'checksum list', maxBytes: INPUT_LIMITS.checksums, optional: true });
   if (sums === undefined) throw new InputError(`${file} has no ${CHECKSUMS}: it is incomplete or not a yoctoforge bundle`);
   const expected = new Map(
     sums
@@ -102,6 +102,34 @@ export async function unpackBundle(file: string, staging: string): Promise<Bundl
   let bytes = 0;
   for (const f of files.values()) bytes += f.size;
   return { info, files, bytes };
+}
+
+function parseBundleInfo(text: string, file: string): BundleInfo {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InputError(`${file}: bundle.json is not valid JSON`);
+  }
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (typeof format === 'number' && Number.isInteger(format) && format > BUNDLE_FORMAT) {
+    throw new InputError(
+      `${file} was made by a newer yoctoforge (bundle format ${format}; this one reads up to ${BUNDLE_FORMAT}): upgrade yoctoforge`,
+    );
+  }
+  const result = bundleInfoSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.map(String).join('.') || '(top level)';
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+        : issue.code === 'invalid_type' && issue.message.includes('received undefined')
+          ? 'missing'
+          : issue.message;
+    throw new InputError(`${file}: bundle.json is not a yoctoforge bundle description: ${where}: ${what}`);
+  }
+  return result.data;
 }
 
 /** What the archive unpacks to, from the gzip trailer (modulo 4 GiB; never less than the file). */
@@ -130,19 +158,95 @@ async function headOf(dir: string): Promise<string | undefined> {
 }
 
 /**
- * Restores manifest, lock, layers (and downloads) from a bundle into projectDir without the
- * network. Everything is checked before anything is written; existing files that differ are
- * overwritten only with `force`.
+ * `inside` joined with `rel`, provided it stays inside: no `..` out of it, no absolute path, and
+ * no symbolic link on the way (a link could lead anywhere on the machine).
  */
-export async function restoreBundle(file: string, projectDir: string, options: { force?: boolean; onProgress?: (m: string) => void } = {}): Promise<RestoreResult> {
+async function confined(inside: string, rel: string, what: string): Promise<string> {
+  const target = path.resolve(inside, rel);
+  const relative = path.relative(inside, target);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InputError(
+      `the bundle's ${what} (${rel}) lies outside ${inside}; a bundle restores only into the folder it is restored into`,
+    );
+  }
+  let at = inside;
+  for (const part of relative.split(path.sep).filter(Boolean)) {
+    at = path.join(at, part);
+    const info = await lstat(at).catch(() => undefined);
+    if (!info) break;
+    if (info.isSymbolicLink())
+      throw new InputError(`${at} is a symbolic link; a bundle restores only into real folders of ${inside} (the bundle's ${what})`);
+  }
+  return target;
+}
+
+const OBJECT_FILE = /^(?:[0-9a-f]{2}\/[0-9a-f]{38}|pack\/pack-[0-9a-f]{40}\.(?:pack|idx|rev))$/;
+
+/**
+ * A bundled bare mirror becomes a fresh repository that holds its objects and nothing else: no
+ * hooks, no config, no alternates, no refs from the bundle (a config with core.fsmonitor or a
+ * hooks/post-checkout would run as the restoring user, now and at every later sync).
+ */
+async function adoptMirrorObjects(mirror: string, gitDir: string, name: string): Promise<void> {
+  const objects = path.join(mirror, 'objects');
+  for (const rel of await treeEntries(objects).catch(() => [] as string[])) {
+    if (!OBJECT_FILE.test(rel)) continue;
+    const into = path.join(gitDir, 'objects', rel);
+    await mkdir(path.dirname(into), { recursive: true });
+    await rename(path.join(objects, rel), into);
+  }
+  const shallow = await readInputFile(path.join(mirror, 'shallow'), {
+    what: `shallow list of ${name}`,
+    maxBytes: INPUT_LIMITS.small,
+    optional: true,
+  });
+  if (shallow !== undefined) {
+    const commits = shallow.split('\n').filter(Boolean);
+    if (!commits.every((c) => /^[0-9a-f]{40}$/.test(c)))
+      throw new InputError(`the bundle's repos/${name}.git/shallow is not a list of commit ids`);
+    await writeFile(path.join(gitDir, 'shallow'), `${commits.join('\n')}\n`);
+  }
+}
+
+/** A `git bundle` file, not a repository directory that git would read hooks or config from. */
+async function checkGitBundleFile(source: string, name: string): Promise<void> {
+  const info = await lstat(source).catch(() => undefined);
+  if (!info?.isFile()) throw new InputError(`the bundle's repos/${name}.bundle is not a git bundle file`);
+  const handle = await open(source, 'r');
+  try {
+    const head = Buffer.alloc(20);
+    await handle.read(head, 0, 20, 0);
+    if (!/^# v[23] git bundle\n/.test(head.toString('latin1')))
+      throw new InputError(`the bundle's repos/${name}.bundle is not a git bundle file`);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface RestoreOptions extends OriginCheck {
+  force?: boolean;
+  onProgress?: (m: string) => void;
+}
+
+/**
+ * Restores manifest, lock, layers (and downloads) from a bundle into projectDir without the
+ * network. The archive's origin is checked (when the user names a checksum or signature), then
+ * everything in it, before anything is written; everything lands inside projectDir, whatever the
+ * bundle's manifest and lock say; existing files that differ are overwritten only with `force`.
+ */
+export async function restoreBundle(file: string, projectDir: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const say = options.onProgress ?? ((): void => undefined);
+  await checkBundleOrigin(file, options);
   await mkdir(projectDir, { recursive: true });
+  projectDir = await realpath(projectDir);
   // Unpacked archive plus working trees about as large as the packed history: twice the archive.
   const need = (await unpackedSizeEstimate(file).catch(() => 0)) * 2;
   const fsInfo = await statfs(projectDir);
   const free = fsInfo.bavail * fsInfo.bsize;
   if (free < need) {
-    throw new EnvironmentError(`not enough disk space in ${projectDir}: restoring needs about ${formatSize(need)}, ${formatSize(free)} are free`);
+    throw new EnvironmentError(
+      `not enough disk space in ${projectDir}: restoring needs about ${formatSize(need)}, ${formatSize(free)} are free`,
+    );
   }
 
   const staging = path.join(projectDir, `.yoctoforge-restore-${process.pid}`);
@@ -152,11 +256,20 @@ export async function restoreBundle(file: string, projectDir: string, options: {
     say(`unpacking and checking ${path.basename(file)}`);
     const listing = await unpackBundle(file, staging);
     const root = path.join(staging, BUNDLE_ROOT);
-    const manifestText = await readFile(path.join(root, 'layers.yaml'), 'utf8');
-    const lockText = await readFile(path.join(root, 'layers.lock.yaml'), 'utf8');
+    const manifestText = await readInputFile(path.join(root, 'layers.yaml'), { what: 'manifest of', maxBytes: INPUT_LIMITS.manifest });
+    const lockText = await readInputFile(path.join(root, 'layers.lock.yaml'), { what: 'lock file of', maxBytes: INPUT_LIMITS.manifest });
     const lock = parseLock(lockText, `${file}:layers.lock.yaml`);
     const manifest = parseManifest(manifestText, `${file}:layers.yaml`);
-    const layersDir = path.resolve(projectDir, manifest.layers_dir ?? 'layers');
+    const layersDir = await confined(projectDir, manifest.layers_dir ?? 'layers', 'layers_dir');
+    const names = Object.keys(lock.repos).sort();
+    const unlocked = Object.keys(manifest.repos).filter((n) => !lock.repos[n]);
+    if (unlocked.length > 0)
+      throw new InputError(`${file}: its layers.lock.yaml does not lock ${unlocked.join(', ')}; the bundle is inconsistent`);
+    for (const name of names) {
+      const entry = listing.info.repos[name];
+      if (!entry || entry.commit !== lock.repos[name]!.commit)
+        throw new InputError(`${file}: the bundle's ${name} does not carry the locked commit ${lock.repos[name]!.commit.slice(0, 12)}`);
+    }
 
     // Refuse before changing anything.
     const conflicts: string[] = [];
@@ -164,26 +277,45 @@ export async function restoreBundle(file: string, projectDir: string, options: {
       [MANIFEST_FILE, manifestText],
       [LOCK_FILE, lockText],
     ] as const) {
-      const target = path.join(projectDir, name);
-      if (existsSync(target) && (await readFile(target, 'utf8')) !== text) conflicts.push(`${name} differs from the bundle's`);
+      const target = await confined(projectDir, name, name);
+      if (existsSync(target) && (await readInputFile(target, { what: name, maxBytes: INPUT_LIMITS.manifest })) !== text)
+        conflicts.push(`${name} differs from the bundle's`);
     }
     const heads = new Map<string, string | undefined>();
-    for (const [name, locked] of Object.entries(lock.repos)) {
-      const dir = path.join(layersDir, name);
+    for (const name of names) {
+      const locked = lock.repos[name]!;
+      const dir = await confined(layersDir, name, `repository ${name}`);
       const head = await headOf(dir);
       heads.set(name, head);
-      if (existsSync(dir) && head !== locked.commit) conflicts.push(`${path.relative(projectDir, dir)} exists${head ? ` at ${head.slice(0, 12)}, not at the bundle's ${locked.commit.slice(0, 12)}` : ' and is not a git checkout'}`);
+      if (existsSync(dir) && head !== locked.commit)
+        conflicts.push(
+          `${path.relative(projectDir, dir)} exists${head ? ` at ${head.slice(0, 12)}, not at the bundle's ${locked.commit.slice(0, 12)}` : ' and is not a git checkout'}`,
+        );
+    }
+    const downloadsSrc = path.join(root, 'downloads');
+    const downloadsDir = await confined(projectDir, RESTORED_DOWNLOADS_DIR, 'downloads');
+    const downloadNames = existsSync(downloadsSrc) ? (await readdir(downloadsSrc)).filter((n) => n !== CHECKSUMS).sort() : [];
+    for (const name of downloadNames) {
+      // a download the user changed (or replaced) since the last restore is theirs now
+      const target = path.join(downloadsDir, name);
+      const theirs = await lstat(target).catch(() => undefined);
+      if (!theirs) continue;
+      const ours = listing.files.get(`downloads/${name}`);
+      if (!theirs.isFile() || !ours || theirs.size !== ours.size || (await sha256File(target)) !== ours.sha256)
+        conflicts.push(`${path.relative(projectDir, target)} differs from the bundle's`);
     }
     if (conflicts.length > 0 && !options.force) {
-      throw new InputError(`restoring would overwrite ${conflicts[0]}; nothing was changed (--force overwrites)`, conflicts.slice(1).map((c) => `also: ${c}`));
+      throw new InputError(
+        `restoring would overwrite ${conflicts[0]}; nothing was changed (--force overwrites)`,
+        conflicts.slice(1).map((c) => `also: ${c}`),
+      );
     }
 
     const repos: RestoreResult['repos'] = [];
     await mkdir(layersDir, { recursive: true });
-    for (const name of Object.keys(lock.repos).sort()) {
+    for (const name of names) {
       const locked = lock.repos[name]!;
-      const entry = listing.info.repos[name];
-      if (!entry || entry.commit !== locked.commit) throw new InputError(`${file}: the bundle's ${name} does not carry the locked commit ${locked.commit.slice(0, 12)}`);
+      const entry = listing.info.repos[name]!;
       const dir = path.join(layersDir, name);
       if (heads.get(name) === locked.commit) {
         repos.push({ name, commit: locked.commit, action: 'kept' });
@@ -196,22 +328,22 @@ export async function restoreBundle(file: string, projectDir: string, options: {
       try {
         const parent = await gitAt(layersDir, false);
         if (entry.kind === 'bundle') {
-          await parent.raw(['clone', '--quiet', '--no-checkout', source, partial]);
+          await checkGitBundleFile(source, name);
+          await parent.raw(['clone', '--quiet', '--no-checkout', '--', source, partial]);
+          await (await gitAt(partial, false)).raw(['remote', 'remove', 'origin']);
         } else {
-          // the mirror's objects and shallow boundary become the checkout's own: nothing repacked
-          await mkdir(partial);
-          await rename(source, path.join(partial, '.git'));
+          await parent.raw(['init', '--quiet', '--', partial]);
+          await adoptMirrorObjects(source, path.join(partial, '.git'), name);
         }
         const git = await gitAt(partial, false);
-        if (entry.kind === 'mirror') await git.raw(['config', 'core.bare', 'false']);
         await git.raw(['checkout', '--quiet', '--detach', locked.commit]);
-        if (entry.kind === 'bundle') await git.raw(['remote', 'set-url', 'origin', locked.url]);
-        else await git.raw(['remote', 'add', 'origin', locked.url]);
-        if (entry.kind === 'mirror') await git.raw(['update-ref', '-d', 'refs/heads/locked']);
+        await git.raw(['remote', 'add', 'origin', locked.url]);
+        await markCreated(git);
         const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
         if (head !== locked.commit) throw new Error(`checked out ${head}, not ${locked.commit}`);
       } catch (error) {
         await rm(partial, { recursive: true, force: true });
+        if (error instanceof InputError) throw error;
         throw new OperationError(`cannot restore ${name} from the bundle: ${gitFailure(error)}`);
       }
       await rm(dir, { recursive: true, force: true });
@@ -219,21 +351,19 @@ export async function restoreBundle(file: string, projectDir: string, options: {
       repos.push({ name, commit: locked.commit, action: 'restored' });
     }
 
-    let downloads = 0;
-    const downloadsSrc = path.join(root, 'downloads');
-    if (existsSync(downloadsSrc)) {
-      const into = path.join(projectDir, RESTORED_DOWNLOADS_DIR);
-      await mkdir(into, { recursive: true });
-      for (const name of await readdir(downloadsSrc)) {
-        if (name === CHECKSUMS) continue;
-        await rename(path.join(downloadsSrc, name), path.join(into, name));
-        downloads++;
+    if (downloadNames.length > 0) {
+      await mkdir(downloadsDir, { recursive: true });
+      for (const name of downloadNames) {
+        const from = path.join(downloadsSrc, name);
+        if (!(await lstat(from)).isFile()) continue;
+        await rm(path.join(downloadsDir, name), { recursive: true, force: true });
+        await rename(from, path.join(downloadsDir, name));
       }
     }
     // the manifest and lock last: a project with them is a restored project
     await writeFileAtomic(path.join(projectDir, MANIFEST_FILE), manifestText);
     await writeFileAtomic(path.join(projectDir, LOCK_FILE), lockText);
-    return { repos, downloads, manifestWritten: true };
+    return { repos, downloads: downloadNames.length, manifestWritten: true };
   } finally {
     // a failed unpack may still be closing files it was writing: retry on ENOTEMPTY
     await rm(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });

@@ -25,6 +25,14 @@ program
 registerCommands(program);
 addHelpFooters(program);
 
+// `yoctoforge layers | head -1`: the reader has all it wanted; end quietly, as cat and git do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
+    throw error;
+  });
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

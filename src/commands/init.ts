@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -10,6 +10,7 @@ import { DEFAULT_SERIES, findRelease, SERIES_NAMES } from '../manifest/series.js
 import { ask, canAsk } from '../ui/prompt.js';
 import { parseManifest } from '../manifest/load.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';
+import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { logLine } from '../util/output.js';
 
 export interface InitOptions {
@@ -32,6 +33,7 @@ export const DEFAULT_MACHINE = 'raspberrypi4-64';
  */
 export async function runInit(options: InitOptions): Promise<void> {
   const manifestFile = path.join(options.dir, MANIFEST_FILE);
+  await checkWritableFiles(options.dir);
   if ((await pathExists(manifestFile)) && !options.force) {
     throw new InputError(`${manifestFile} already exists (use --force to overwrite it)`);
   }
@@ -65,7 +67,7 @@ export async function runInit(options: InitOptions): Promise<void> {
 
   const readme = path.join(options.dir, 'README.md');
   const section = await renderTemplate('readme-section.md.hbs', values);
-  const current = await readFile(readme, 'utf8').catch(() => undefined);
+  const current = await readInputFile(readme, { what: 'README', maxBytes: INPUT_LIMITS.small * 16, optional: true });
   if (current === undefined) {
     await writeFile(readme, `# ${path.basename(path.resolve(options.dir))}\n\n${section}`);
     logLine(`wrote ${readme}`);
@@ -77,6 +79,17 @@ export async function runInit(options: InitOptions): Promise<void> {
   logLine(`next: ${cd ? `cd ${cd} && ` : ''}yoctoforge sync && yoctoforge build ${values.target}`);
 }
 
+/** The files init writes, if they exist, are plain files of the project: checked before anything is written. */
+async function checkWritableFiles(dir: string): Promise<void> {
+  for (const name of [MANIFEST_FILE, '.gitignore', 'README.md']) {
+    const file = path.join(dir, name);
+    const info = await lstat(file).catch(() => undefined);
+    if (!info) continue;
+    if (info.isSymbolicLink()) throw new InputError(`${file} is a symbolic link; init writes only the project's own files (replace the link with a file); nothing was written`);
+    if (!info.isFile()) throw new InputError(`${file} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; init needs to write a file there; nothing was written`);
+  }
+}
+
 async function renderTemplate(name: string, values: Record<string, unknown>): Promise<string> {
   const text = await readFile(path.join(TEMPLATES_DIR, name), 'utf8');
   return Handlebars.compile(text, { noEscape: true, strict: true })(values);
@@ -84,7 +97,7 @@ async function renderTemplate(name: string, values: Record<string, unknown>): Pr
 
 /** Appends the lines of `block` that the file lacks; returns whether it changed the file. */
 async function appendMissingLines(file: string, block: string): Promise<boolean> {
-  const current = await readFile(file, 'utf8').catch(() => '');
+  const current = (await readInputFile(file, { what: '.gitignore', maxBytes: INPUT_LIMITS.small * 16, optional: true })) ?? '';
   const have = new Set(current.split('\n').map((l) => l.trim()));
   const missing = block.split('\n').filter((l) => l.trim() && !l.startsWith('#') && !have.has(l.trim()));
   if (missing.length === 0) return false;

@@ -5,9 +5,9 @@ import { exportKas } from '../kas/export.js';
 import { importKas } from '../kas/import.js';
 import { loadProject } from '../manifest/load.js';
 import { readCurrentLock } from '../lock/lock.js';
-import { MANIFEST_FILE } from '../manifest/schema.js';
+import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';
-import { pathExists, writeFileAtomic } from '../util/fs.js';
+import { pathExists, refuseOverwritingInput, writeFileAtomic } from '../util/fs.js';
 
 export interface ExportKasOptions {
   projectDir: string;
@@ -25,6 +25,7 @@ export async function runExportKas(options: ExportKasOptions): Promise<void> {
   const lock = await readCurrentLock(project, 'a kas file');
   const result = exportKas({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, maxFormatVersion: options.formatVersion ?? KAS_COMPATIBLE_FORMAT });
   if (options.output && options.output !== '-') {
+    refuseOverwritingInput(path.resolve(options.output), [project.manifestFile, path.join(project.dir, LOCK_FILE)], '--output');
     await writeFileAtomic(path.resolve(options.output), result.text);
     process.stderr.write(`wrote ${options.output} (kas format version ${result.version}, target ${target.name})\n`);
   } else {
@@ -47,7 +48,9 @@ export interface ImportKasOptions {
 export async function runImportKas(options: ImportKasOptions): Promise<void> {
   const outFile = path.resolve(options.output ?? path.join(options.projectDir, MANIFEST_FILE));
   if (!options.force && (await pathExists(outFile))) throw new InputError(`${outFile} exists (use --force to replace it)`);
+  refuseOverwritingInput(outFile, options.files, '--output');
   const result = importKas(options.files, { outFile, targetName: options.target });
+  refuseOverwritingInput(outFile, result.files, '--output');
   await writeFileAtomic(outFile, result.text);
   const targets = Object.keys(result.manifest.targets);
   const lines = [

@@ -4,6 +4,7 @@ import { inspectLayers } from '../layers/check.js';
 import { loadProject } from '../manifest/load.js';
 import { loadOverrides, type OverrideFlags } from '../manifest/overrides.js';
 import { resolveTarget, targetNames } from '../manifest/target.js';
+import { printLines, terminalText } from '../util/output.js';
 
 export async function runLayers(options: { projectDir: string; target?: string; json: boolean; overrides?: OverrideFlags }): Promise<void> {
   const project = await loadProject(options.projectDir);
@@ -24,7 +25,7 @@ export async function runLayers(options: { projectDir: string; target?: string; 
     process.stdout.write(`${JSON.stringify({ coreSeries: result.coreSeries, layers: rows, problems: result.problems }, null, 2)}\n`);
   } else {
     printTable(['layer', 'collection', 'path', 'priority', 'compatible series', 'status'], rows.map((r) => [r.layer, r.collection, r.path, String(r.priority), r.compatible, r.status]));
-    if (result.coreSeries.length > 0) process.stdout.write(`core series: ${result.coreSeries.join(' ')}\n`);
+    if (result.coreSeries.length > 0) printLines([`core series: ${result.coreSeries.join(' ')}`]);
   }
   if (result.problems.length > 0) {
     throw new InputError(`layer check failed: ${result.problems.length} problem(s)`, result.problems);
@@ -32,8 +33,9 @@ export async function runLayers(options: { projectDir: string; target?: string; 
 }
 
 function printTable(header: string[], rows: string[][]): void {
+  rows = rows.map((r) => r.map(terminalText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(`${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  // cells come from layer.conf files: printLines shows their control characters as escapes
+  printLines([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)]);
 }

@@ -13,6 +13,7 @@ import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
 import { cacheSettings } from '../manifest/shared-cache.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
 import { runSteps, type Step } from '../ui/tasks.js';
+import { isInside } from '../util/fs.js';
 import { outputMode } from '../util/output.js';
 
 /** What the manifest and the flags say about one build, before anything runs. */
@@ -95,7 +96,16 @@ export const renderConfStep: PreparationStep = {
   title: 'Render conf',
   run: async (_report, ctx) => {
     const rendered = await renderTargetConf(ctx.project, ctx.target, checkedLayers(ctx));
-    await prepareWritableDirs([ctx.buildDir, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir], ctx.user);
+    await prepareWritableDirs(
+      [
+        { dir: ctx.buildDir, what: 'build directory', own: isInside(ctx.buildDir, ctx.project.dir) },
+        { dir: ctx.paths.dlDir, what: 'downloads cache' },
+        { dir: ctx.paths.sstateDir, what: 'sstate cache' },
+        { dir: ctx.paths.persistentDir, what: 'hash-equivalence cache' },
+      ],
+      ctx.user,
+      ctx.engine,
+    );
     return `${path.relative(ctx.project.dir, rendered.confDir)} ${rendered.changed ? 'written' : 'unchanged'}`;
   },
 };

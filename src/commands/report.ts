@@ -9,6 +9,7 @@ import { resolveTarget } from '../manifest/target.js';
 import { diffReports, formatDiff } from '../report/diff.js';
 import { renderHtml } from '../report/html.js';
 import { formatSummary } from '../report/summary.js';
+import { refuseOverwritingInput } from '../util/fs.js';
 
 export interface ReportOptions {
   projectDir: string;
@@ -42,6 +43,7 @@ export async function runReport(options: ReportOptions): Promise<void> {
   }
   if (options.html) {
     const out = typeof options.html === 'string' ? path.resolve(options.projectDir, options.html) : path.join(path.dirname(files[files.length - 1]!), 'report.html');
+    refuseOverwritingInput(out, files, '--html');
     await writeFile(out, renderHtml(latest, diff));
     if (!options.json) process.stdout.write(`html: ${rel(out)}\n`);
   }

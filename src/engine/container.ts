@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
-import { InterruptedError } from '../errors.js';
+import { InputError, InterruptedError } from '../errors.js';
 import type { BuildUser, EngineName } from './engine.js';
 
 export interface RunSpec {
@@ -28,6 +28,35 @@ export interface RunSpec {
 }
 
 const AGENT_SOCKET = '/run/yoctoforge/ssh-agent.sock';
+
+/** Where container engines listen: a mount holding one would hand the build the host. */
+function engineSockets(hostEnv: NodeJS.ProcessEnv): string[] {
+  const runtime = hostEnv.XDG_RUNTIME_DIR;
+  const fromUrl = [hostEnv.DOCKER_HOST, hostEnv.CONTAINER_HOST].flatMap((u) => (u?.startsWith('unix://') ? [u.slice('unix://'.length)] : []));
+  const candidates = ['/var/run/docker.sock', '/run/docker.sock', '/run/podman/podman.sock', '/run/containerd/containerd.sock', '/run/user', ...(runtime ? [`${runtime}/podman`, `${runtime}/docker.sock`] : []), ...fromUrl];
+  return candidates.flatMap((p) => {
+    try {
+      return [realpathSync(p)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Refuses a mount that holds an engine's socket (a cache at /var/run, /run or $XDG_RUNTIME_DIR). */
+export function checkMountsHoldNoEngineSocket(mounts: string[], hostEnv: NodeJS.ProcessEnv = process.env): void {
+  const sockets = engineSockets(hostEnv);
+  for (const mount of mounts) {
+    let real: string;
+    try {
+      real = realpathSync(mount);
+    } catch {
+      real = mount;
+    }
+    const socket = sockets.find((s) => s === real || s.startsWith(`${real === '/' ? '' : real}/`));
+    if (socket) throw new InputError(`${mount} holds the container engine's socket (${socket}); it is never mounted into the build container: choose another directory`);
+  }
+}
 
 /**
  * Passed from the caller into the build environment without being asked for: proxies (both
@@ -77,6 +106,7 @@ export function buildEnvironment(manifestEnv: Record<string, string | number | n
  */
 export function containerArgv(spec: RunSpec, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
   if (spec.engine === 'none') throw new Error('containerArgv: no container for --engine none');
+  checkMountsHoldNoEngineSocket(spec.mounts, hostEnv);
   const argv = ['run', '--rm', '--init', '--name', spec.name, '--workdir', spec.workdir];
   if (spec.engine === 'podman') argv.push('--security-opt', 'label=disable');
   if (spec.engine === 'podman' && spec.rootless) {

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, UserError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
 import type { Manifest } from '../manifest/schema.js';
 import { projectPaths } from '../manifest/paths.js';
@@ -73,9 +74,14 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
     let conf: LayerConf;
     try {
       conf = await readLayerConf(dir);
-    } catch {
+    } catch (error) {
       const repoExists = await isDir(path.join(layersDir, repo));
       unsynced ||= !repoExists;
+      // a layer.conf that is there but unreadable (a FIFO, too large, an explosive expansion) says why
+      if (repoExists && existsSync(path.join(dir, 'conf', 'layer.conf')) && error instanceof UserError) {
+        problems.push(`${id}: ${error.message}`);
+        continue;
+      }
       problems.push(repoExists ? `${id}: no conf/layer.conf in ${path.relative(project.dir, dir) || '.'} (check repos.${repo}.layers)` : `${id}: repository not synced (run \`yoctoforge sync\`)`);
       continue;
     }

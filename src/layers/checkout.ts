@@ -22,6 +22,28 @@ export interface CheckoutJob {
   wanted?: string;
 }
 
+/** Set in the config of every checkout yoctoforge creates: the ones sync may move, fetch into and repoint. */
+const CREATED_MARKER = 'yoctoforge.created';
+
+export async function markCreated(git: SimpleGit): Promise<void> {
+  await git.raw(['config', CREATED_MARKER, 'true']);
+}
+
+/**
+ * Whether yoctoforge created this checkout: its marker, or, for checkouts made before the marker
+ * existed, a detached HEAD (yoctoforge never checks out a branch) fetching from the manifest's
+ * URL; such a checkout is marked now. Anything else is someone's own repository that a manifest
+ * happens to point at (`layers_dir: ..`): sync must not change its origin, fetch into it or move it.
+ */
+export async function isCreatedCheckout(git: SimpleGit, dir: string, url: string): Promise<boolean> {
+  const marker = (await git.raw(['config', '--bool', '--get', CREATED_MARKER]).catch(() => '')).trim();
+  if (marker === 'true') return true;
+  const origin = (await git.raw(['config', '--get', 'remote.origin.url']).catch(() => '')).trim();
+  if (!(await detachedHead(dir)) || origin !== url) return false;
+  await markCreated(git);
+  return true;
+}
+
 /** Points remote `origin` at `url` (a manifest may move a repo to a mirror). */
 export async function setOrigin(git: SimpleGit, url: string): Promise<void> {
   const remoteUrl = (await git.raw(['config', '--get', 'remote.origin.url']).catch(() => '')).trim();
@@ -52,6 +74,7 @@ export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: 
     const repo = await gitAt(partial, interactive);
     const commit = await resolveAfterClone(repo, job, mode);
     await repo.raw(['checkout', '--quiet', '--detach', commit]);
+    await markCreated(repo);
     await rename(partial, job.dir);
     return commit;
   } catch (error) {

@@ -8,6 +8,13 @@ export function abortGit(): void {
 }
 
 /**
+ * Transports no manifest, lock or bundle may reach, whatever the user's protocol.allow says:
+ * `fd::N` makes git wait on a file descriptor forever, `ext::CMD` runs a command. (A user who
+ * really uses them sets GIT_ALLOW_PROTOCOL, which git lets override this.)
+ */
+const TRANSPORT_POLICY = ['protocol.fd.allow=never', 'protocol.ext.allow=never'];
+
+/**
  * A git runner for one directory. simple-git spawns the user's own git with the user's own
  * environment, so their configuration applies as is: credential helpers, `url.<base>.insteadOf`
  * mirrors, proxies, SSH keys, GIT_CONFIG_GLOBAL.
@@ -19,7 +26,7 @@ export async function gitAt(dir: string, interactive: boolean): Promise<SimpleGi
   // environment (inherited by git) rather than through simple-git's env(), which would then
   // vet, and refuse, the user's GIT_CONFIG_* variables.
   if (!interactive) process.env.GIT_TERMINAL_PROMPT = '0';
-  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true, abort: interruption.signal });
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true, abort: interruption.signal, config: TRANSPORT_POLICY, unsafe: { allowUnsafeProtocolOverride: true } });
 }
 
 /** The first meaningful line of a git failure, for one-line error messages. */

@@ -1,19 +1,28 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 
 /**
  * Reads the assignments of a layer's conf/layer.conf the way BitBake would for the variables we
  * need (collections, dependencies, series, priorities). Inline Python is never evaluated: a value
  * that needs it is kept as written.
  */
+const MAX_VALUE_LENGTH = 1024 ** 2;
+
 export function parseConfAssignments(text: string, layerDir: string): Map<string, string> {
   const vars = new Map<string, string>();
   const defaults = new Map<string, string>();
-  const expand = (value: string): string =>
+  const expand = (value: string): string => bounded(
     value.replace(/\$\{([A-Za-z0-9_:+.-]+)\}/g, (whole, name: string) => {
       if (name === 'LAYERDIR') return layerDir;
       return vars.get(name) ?? defaults.get(name) ?? whole;
-    });
+    }),
+  );
+  // `A .= "${A}${A}"` forty times is a few hundred bytes that expand to terabytes
+  const bounded = (value: string): string => {
+    if (value.length > MAX_VALUE_LENGTH) throw new InputError(`${path.join(layerDir, 'conf', 'layer.conf')}: a variable expands to more than ${MAX_VALUE_LENGTH} characters; refusing it`);
+    return value;
+  };
 
   for (const statement of logicalLines(text)) {
     const match = /^(?:export\s+)?([A-Za-z0-9_${}/.+:-]+?)\s*(\?\?=|\?=|:=|\+=|=\+|\.=|=\.|=)\s*(?:"(.*)"|'(.*)')\s*$/s.exec(statement);
@@ -26,8 +35,8 @@ export function parseConfAssignments(text: string, layerDir: string): Map<string
       const [, base, kind] = appendMatch;
       const current = vars.get(base!) ?? '';
       const v = expand(value);
-      if (kind === 'append') vars.set(base!, current + v);
-      else if (kind === 'prepend') vars.set(base!, v + current);
+      if (kind === 'append') vars.set(base!, bounded(current + v));
+      else if (kind === 'prepend') vars.set(base!, bounded(v + current));
       else vars.set(base!, words(current).filter((w) => !words(v).includes(w)).join(' '));
       continue;
     }
@@ -44,16 +53,16 @@ export function parseConfAssignments(text: string, layerDir: string): Map<string
         defaults.set(name, expand(value));
         break;
       case '+=':
-        vars.set(name, current ? `${current} ${expand(value)}` : expand(value));
+        vars.set(name, bounded(current ? `${current} ${expand(value)}` : expand(value)));
         break;
       case '=+':
-        vars.set(name, current ? `${expand(value)} ${current}` : expand(value));
+        vars.set(name, bounded(current ? `${expand(value)} ${current}` : expand(value)));
         break;
       case '.=':
-        vars.set(name, (current ?? '') + expand(value));
+        vars.set(name, bounded((current ?? '') + expand(value)));
         break;
       case '=.':
-        vars.set(name, expand(value) + (current ?? ''));
+        vars.set(name, bounded(expand(value) + (current ?? '')));
         break;
     }
   }
@@ -117,7 +126,7 @@ export interface LayerConf {
 }
 
 export async function readLayerConf(layerDir: string): Promise<LayerConf> {
-  const text = await readFile(path.join(layerDir, 'conf', 'layer.conf'), 'utf8');
+  const text = await readInputFile(path.join(layerDir, 'conf', 'layer.conf'), { what: 'layer configuration', maxBytes: INPUT_LIMITS.small });
   return layerConfFromText(text, layerDir);
 }
 

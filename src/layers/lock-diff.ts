@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { parseLock, type Lock } from '../lock/lock.js';
 import { LOCK_FILE } from '../manifest/schema.js';
+import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { gitAt, gitFailure } from './git.js';
 
 export interface RepoMove {
@@ -25,12 +25,14 @@ export interface RepoMove {
  */
 export async function loadLockFrom(spec: string, projectDir: string): Promise<{ lock: Lock; label: string }> {
   const asFile = path.resolve(projectDir, spec);
-  if (existsSync(asFile)) return { lock: parseLock(await readFile(asFile, 'utf8'), spec), label: spec };
+  if (existsSync(asFile)) return { lock: parseLock(await readInputFile(asFile, { what: 'lock file', maxBytes: INPUT_LIMITS.manifest }), spec), label: spec };
+  // a revision is never an option: `lock diff -- --output=FILE` must not make git write a file
+  if (spec.startsWith('-')) throw new InputError(`${spec} is neither a lock file nor a git revision`);
   const git = await gitAt(projectDir, false);
   let text: string;
   try {
     const prefix = (await git.revparse(['--show-prefix'])).trim();
-    text = await git.show([`${spec}:${prefix}${LOCK_FILE}`]);
+    text = await git.show(['--end-of-options', `${spec}:${prefix}${LOCK_FILE}`]);
   } catch (error) {
     throw new InputError(`${spec} is neither a lock file nor a git revision holding ${LOCK_FILE} (${gitFailure(error)})`);
   }

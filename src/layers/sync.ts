@@ -7,7 +7,7 @@ import { projectPaths } from '../manifest/paths.js';
 import type { RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { acquirePidfile } from '../util/pidfile.js';
-import { checkoutDetached, clearStaleGitLocks, cloneRepo, detachedHead, fetchWanted, hasLocalCommits, headCommit, isDirectory, removeAbandonedClones, setOrigin, uncommittedChanges, type CheckoutJob, type CloneMode } from './checkout.js';
+import { checkoutDetached, clearStaleGitLocks, cloneRepo, detachedHead, fetchWanted, hasLocalCommits, headCommit, isCreatedCheckout, isDirectory, removeAbandonedClones, setOrigin, uncommittedChanges, type CheckoutJob, type CloneMode } from './checkout.js';
 import { gitAt, gitFailure, isMissingRef, missingRefMessage } from './git.js';
 
 export type { CloneMode } from './checkout.js';
@@ -155,8 +155,7 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
       const commit = await cloneRepo(job, mode, options.interactive ?? false);
       return { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
     }
-    if (recovering) await clearStaleGitLocks(job.dir);
-    return await updateRepo(job, mode, options, report);
+    return await updateRepo(job, mode, options, report, recovering);
   } catch (error) {
     if (error instanceof LeftDirty) return { ...base, action: 'left-dirty', commit: error.head, detail: error.message };
     const ref = job.ref.branch ?? job.ref.tag;
@@ -171,7 +170,7 @@ class LeftDirty extends Error {
   }
 }
 
-async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, report: (m: string) => void): Promise<RepoSyncResult> {
+async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, report: (m: string) => void, recovering: boolean): Promise<RepoSyncResult> {
   const base = { name: job.name, dir: job.dir };
   if (!(await isDirectory(path.join(job.dir, '.git')))) {
     throw new InputError(`${job.dir} exists but is not a git repository; move it away or delete it`);
@@ -186,6 +185,11 @@ async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, r
   if (job.wanted && head === job.wanted) {
     return { ...base, action: 'up-to-date', commit: head, detail: `at ${head.slice(0, 12)}` };
   }
+  // not even --force touches a repository yoctoforge did not create
+  if (!(await isCreatedCheckout(git, job.dir, job.url))) {
+    throw new InputError(`${job.dir} is a git repository yoctoforge did not create (a branch checked out, or another origin); it is left untouched: point layers_dir elsewhere, or move it away and sync again`);
+  }
+  if (recovering) await clearStaleGitLocks(job.dir);
 
   await setOrigin(git, job.url);
   report(job.wanted ? `fetching ${job.wanted.slice(0, 12)}` : `fetching ${job.ref.branch ?? job.ref.tag ?? 'HEAD'}`);

@@ -1,14 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Project } from '../manifest/load.js';
-import { commitId, LOCK_FILE, MANIFEST_FILE, type RepoSpec } from '../manifest/schema.js';
+import { INPUT_LIMITS, readInputFile } from '../util/input.js';
+import { parseYaml } from '../util/yaml.js';
+import { commitId, gitUrl, LOCK_FILE, MANIFEST_FILE, repoName, type RepoSpec } from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
-  url: z.string(),
+  url: gitUrl,
   branch: z.string().optional(),
   tag: z.string().optional(),
   commit: commitId,
@@ -16,7 +16,8 @@ const lockedRepoSchema = z.strictObject({
 
 const lockSchema = z.strictObject({
   version: z.literal(1),
-  repos: z.record(z.string(), lockedRepoSchema),
+  // names become paths under layers/: `../../x` must never get that far
+  repos: z.record(repoName, lockedRepoSchema),
 });
 
 export type LockedRepo = z.infer<typeof lockedRepoSchema>;
@@ -28,23 +29,16 @@ export function lockFilePath(project: Project): string {
 
 export async function readLock(project: Project): Promise<Lock | undefined> {
   const file = lockFilePath(project);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  return parseLock(text, file);
+  const text = await readInputFile(file, { what: 'lock file', maxBytes: INPUT_LIMITS.manifest, optional: true });
+  return text === undefined ? undefined : parseLock(text, file);
 }
 
 export function parseLock(text: string, file: string): Lock {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new InputError(`${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const result = lockSchema.safeParse(doc.toJS());
+  const { data } = parseYaml(text, file, `${file} is not valid YAML`);
+  const result = lockSchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new InputError(`${file} is not a yoctoforge lock file: ${issue.path.join('.') || '(top level)'}: ${issue.message} (delete it and run \`yoctoforge sync\`)`);
+    throw new InputError(`${file} is not a yoctoforge lock file: ${issue.path.map(String).map((k) => JSON.stringify(k).slice(1, -1)).join('.') || '(top level)'}: ${issue.message} (delete it and run \`yoctoforge sync\`)`);
   }
   return result.data;
 }

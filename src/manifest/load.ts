@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isNode, isScalar, type Document, type LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
+import { INPUT_LIMITS, readInputFile } from '../util/input.js';
+import { parseYaml, problemsError } from '../util/yaml.js';
 import { MANIFEST_FILE, manifestSchema, type Manifest } from './schema.js';
 
 export interface Project {
@@ -18,15 +19,8 @@ export interface Project {
 export async function loadProject(projectDir: string): Promise<Project> {
   const dir = path.resolve(projectDir);
   const manifestFile = path.join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(manifestFile, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(`no ${MANIFEST_FILE} in ${dir} (run \`yoctoforge init\` to create one)`);
-    }
-    throw new InputError(`cannot read ${manifestFile}: ${(error as Error).message}`);
-  }
+  const text = await readInputFile(manifestFile, { what: 'manifest', maxBytes: INPUT_LIMITS.manifest, optional: true });
+  if (text === undefined) throw new InputError(`no ${MANIFEST_FILE} in ${dir} (run \`yoctoforge init\` to create one)`);
   return { dir, manifestFile, manifest: parseManifest(text, manifestFile), manifestText: text };
 }
 
@@ -37,31 +31,54 @@ export function parseManifest(text: string, file: string): Manifest {
 
 /** Parses YAML text and validates it with `schema`, every problem one `file:line:col: key: ...` line (exit 2). */
 export function parseValidatedYaml<T>(text: string, file: string, schema: z.ZodType<T>, what: string): T {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const heading = `invalid ${what} ${file}`;
+  const { doc, lineCounter, data } = parseYaml(text, file, heading);
   const label = path.basename(file);
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return `${label}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
-    });
-    throw validationError(file, what, lines);
-  }
-  const data: unknown = doc.toJS() ?? {};
+  const controls = controlCharacterProblems(data, [], doc, lineCounter, label);
+  if (controls.length > 0) throw problemsError(heading, controls);
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const lines = result.error.issues.flatMap((issue) => describeIssue(issue, doc, lineCounter, label));
-  throw validationError(file, what, lines);
+  throw problemsError(heading, lines);
 }
 
-function validationError(file: string, what: string, lines: string[]): InputError {
-  const [first, ...rest] = lines;
-  const count = lines.length === 1 ? '' : ` (${lines.length} problems)`;
-  return new InputError(`invalid ${what} ${file}${count}`, [first ?? '', ...rest]);
+/** Raw conf sections are multi-line text; no other value may hold a line break or a control character. */
+const MULTILINE_KEYS = new Set(['local_conf', 'bblayers_conf']);
+
+/**
+ * NUL, escape sequences and line breaks in keys and values: refused before anything else looks at
+ * them (a NUL in a URL would reach git's argv; a newline in a key would split every message).
+ */
+function controlCharacterProblems(value: unknown, keyPath: string[], doc: Document, lineCounter: LineCounter, label: string): string[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+  const bad = (text: string, multiline: boolean): boolean => (multiline ? /[\u0000-\u0008\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/).test(text);
+  if (typeof value === 'string') {
+    const multiline = MULTILINE_KEYS.has(keyPath[keyPath.length - 1] ?? '');
+    if (!bad(value, multiline)) return [];
+    const where = position(valueNode(doc, keyPath) ?? nearestNode(doc, keyPath), lineCounter, label);
+    return [`${where}: ${formatPath(keyPath)}: expected text without control characters${multiline ? '' : ' or line breaks'}, found ${JSON.stringify(value).slice(0, 60)}`];
+  }
+  if (value === null || typeof value !== 'object') return [];
+  const problems: string[] = [];
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    if (bad(key, false)) {
+      problems.push(`${position(nearestNode(doc, [...keyPath, key]), lineCounter, label)}: ${formatPath(keyPath)}: the key ${JSON.stringify(key)} holds control characters or line breaks`);
+      continue;
+    }
+    problems.push(...controlCharacterProblems(inner, [...keyPath, key], doc, lineCounter, label));
+  }
+  return problems;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter, label: string): string[] {
   const keyPath = issue.path.map(String);
+  if (issue.code === 'invalid_key') {
+    // a repository or target name that is not a name: say which and why, not "Invalid key in record"
+    const key = keyPath[keyPath.length - 1] ?? '';
+    const node = keyNode(doc, keyPath.slice(0, -1), key);
+    const why = issue.issues.map((i) => (i.code === 'too_big' ? `at most ${String((i as { maximum: number }).maximum)} characters` : i.message)).join(', ');
+    return [`${position(node, lineCounter, label)}: ${formatPath(keyPath.slice(0, -1))}: ${JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key)} is not a valid name (expected ${why})`];
+  }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const node = keyNode(doc, keyPath, key);

@@ -27,7 +27,8 @@ export interface ProjectPaths {
 export function projectPaths(project: Project, env: NodeJS.ProcessEnv = process.env): ProjectPaths {
   const m = project.manifest;
   const inProject = (p: string): string => path.resolve(project.dir, p);
-  const userCache = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
+  // root hands the build to an unprivileged user, who cannot enter /root: its caches live in /var/cache
+  const userCache = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : process.getuid?.() === 0 ? '/var/cache' : path.join(os.homedir(), '.cache');
   const cacheRoot = env.YOCTOFORGE_CACHE_DIR
     ? path.resolve(env.YOCTOFORGE_CACHE_DIR)
     : m.cache?.dir

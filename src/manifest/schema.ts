@@ -28,16 +28,29 @@ export const commitId = z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit
 
 /** Repo and target names: nothing a shell, YAML, a path or a CI expression reads specially. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const repoName = z.string().regex(NAME_PATTERN, 'a repository name (letters, digits, . _ -)');
+/** Names become directory and container names: a bound well inside a file name's 255 bytes. */
+export const NAME_MAX = 100;
+export const repoName = z.string().max(NAME_MAX).regex(NAME_PATTERN, 'a repository name (letters, digits, . _ -)');
+const targetName = z.string().max(NAME_MAX).regex(NAME_PATTERN, 'a target name (letters, digits, . _ -)');
 
 /** A sub-layer path inside its repository: relative, no `..`. */
 const subLayerPath = z
   .string()
   .regex(/^(\.|[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*)$/, 'a relative path inside the repository (no ..), or "."');
 
+/**
+ * A git URL or path. Not a remote-helper transport that talks over file descriptors or runs a
+ * command (`fd::17` waits forever, `ext::sh -c ...` runs anything), and not an option.
+ */
+export const gitUrl = z
+  .string()
+  .min(1, 'a git URL or path')
+  .regex(/^(?!-)/, 'a git URL or path, not an option')
+  .regex(/^(?!(fd|ext)::)/i, 'a git URL or path (the fd:: and ext:: transports are refused)');
+
 export const repoSchema = z
   .strictObject({
-    url: z.string().min(1, 'a git URL or path'),
+    url: gitUrl,
     branch: gitRef.optional(),
     tag: gitRef.optional(),
     commit: commitId.optional(),
@@ -178,7 +191,7 @@ export const manifestSchema = z.strictObject({
   env: envSchema.optional(),
   defaults: targetSchema.optional(),
   targets: z
-    .record(repoName, targetSchema)
+    .record(targetName, targetSchema)
     .refine((targets) => Object.keys(targets).length > 0, 'at least one target'),
 }).refine((m) => m.bitbake === undefined || m.repos[m.bitbake.split('/')[0]!] !== undefined, {
   message: 'the name of a repository of this manifest (REPO or REPO/PATH)',

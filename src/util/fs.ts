@@ -1,20 +1,23 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 
 /** Writes a file so that readers see either the old or the new content, never half of it. */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w', 0o644);
+  const handle = await open(temp, 'wx', 0o644);
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
   } catch (error) {
+    // a full or read-only disk must not leave `.NAME.XXXX.tmp` files behind
     await rm(temp, { force: true });
     throw error;
   }
@@ -89,5 +92,33 @@ async function makeTreeWritable(dir: string): Promise<void> {
   if ((st.mode & 0o700) !== 0o700) await chmod(dir, st.mode | 0o700);
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) await makeTreeWritable(path.join(dir, entry.name));
+  }
+}
+
+/** A file's SHA-256, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Whether `child` is `parent` or lies under it, by their paths as written. */
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(path.resolve(parent), path.resolve(child));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses an output path that is one of the command's inputs (the same path, or a link or hard
+ * link to the same file): no command writes over what it reads.
+ */
+export function refuseOverwritingInput(output: string, inputs: string[], option: string): void {
+  const out = statSync(output, { throwIfNoEntry: false });
+  for (const input of inputs) {
+    const same = path.resolve(input) === path.resolve(output) || (out !== undefined && (() => {
+      const s = statSync(input, { throwIfNoEntry: false });
+      return s !== undefined && s.dev === out.dev && s.ino === out.ino;
+    })());
+    if (same) throw new InputError(`${option} ${output} is an input of this command (${input}); it would be overwritten: name another file`);
   }
 }

@@ -1,0 +1,105 @@
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { formatSize } from './units.js';
+
+/** Upper bounds of the files yoctoforge reads: far above any real one, far below what exhausts memory. */
+export const INPUT_LIMITS = {
+  /** layers.yaml and layers.lock.yaml: 200,000 repositories fit */
+  manifest: 32 * 1024 ** 2,
+  /** report.json: thousands of packages and tasks */
+  report: 64 * 1024 ** 2,
+  /** small metadata: bundle.json, a layer.conf */
+  small: 1024 ** 2,
+  /** a bundle's SHA256SUMS */
+  checksums: 16 * 1024 ** 2,
+} as const;
+
+function kindOf(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Reads an input file as UTF-8: the one way yoctoforge reads a file someone else may have
+ * written. Only regular files (a FIFO, a device or /dev/zero would hang or never end), at most
+ * `maxBytes` (checked while reading too: /proc files claim size 0). Opened non-blocking so that
+ * opening a FIFO does not wait for a writer. Returns undefined for a missing file when `optional`.
+ */
+export async function readInputFile(file: string, options: { what: string; maxBytes: number; optional?: boolean }): Promise<string>;
+export async function readInputFile(file: string, options: { what: string; maxBytes: number; optional: true }): Promise<string | undefined>;
+export async function readInputFile(
+  file: string,
+  options: { what: string; maxBytes: number; optional?: boolean },
+): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && options.optional) return undefined;
+    throw new InputError(`cannot read ${options.what} ${file}: ${describeErrno(error)}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new InputError(`${options.what} ${file} is ${kindOf(stat)}, not a regular file; refusing to read it`);
+    const tooLarge = (): InputError =>
+      new InputError(`${options.what} ${file} is larger than ${formatSize(options.maxBytes)}; refusing to read it`);
+    if (stat.size > options.maxBytes) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = Buffer.alloc(Math.min(1024 ** 2, options.maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > options.maxBytes) throw tooLarge();
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot read ${options.what} ${file}: ${describeErrno(error)}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** "no such file or directory (ENOENT)": a system error without the syscall and path Node adds. */
+export function describeErrno(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (!e?.code) return error instanceof Error ? error.message : String(error);
+  const reason = ERRNO_TEXT[e.code] ?? e.message.replace(/^[A-Z0-9_]+:\s*/, '').replace(/,\s*\w+\s+'.*$/, '');
+  return `${reason} (${e.code})`;
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'already exists',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  ENOTEMPTY: 'directory not empty',
+  EXDEV: 'on another file system',
+  EBUSY: 'device or resource busy',
+  EINVAL: 'invalid argument',
+};
