@@ -19,7 +19,10 @@ const cases = corpusCases().filter((c) => !filter || c.name.includes(filter));
  * Cases where yoctoforge does not (yet) build what kas builds, each with the reason. A case
  * listed here that starts to agree with kas fails the test too, so the list stays true.
  */
-const KNOWN = JSON.parse(readFileSync(path.join(import.meta.dirname, 'differential', 'known-differences.json'), 'utf8')) as Record<string, string>;
+const KNOWN = JSON.parse(readFileSync(path.join(import.meta.dirname, 'differential', 'known-differences.json'), 'utf8')) as Record<
+  string,
+  string
+>;
 
 const AGREE = new Set(['same', 'both refuse']);
 

@@ -36,8 +36,13 @@ export function corpusCases(corpus = CORPUS): KasCase[] {
     if (!statSync(dir).isDirectory()) continue;
     const listFile = path.join(dir, 'CASES');
     const lines = existsSync(listFile)
-      ? readFileSync(listFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean)
-      : readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/\.lock\.ya?ml$/.test(f)).sort();
+      ? readFileSync(listFile, 'utf8')
+          .split('\n')
+          .map((l) => l.replace(/#.*/, '').trim())
+          .filter(Boolean)
+      : readdirSync(dir)
+          .filter((f) => /\.ya?ml$/.test(f) && !/\.lock\.ya?ml$/.test(f))
+          .sort();
     for (const line of lines) cases.push({ entry, files: line.split(':'), name: `${entry}/${line}` });
   }
   return cases;
@@ -55,7 +60,13 @@ export interface Tools {
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    input: opts.input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 function git(cwd: string, ...args: string[]): string {
@@ -78,7 +89,9 @@ const FIXED_GIT_ENV = {
 /** Extracts a tree of a git repository (`git archive`) into dir. */
 function extract(repo: string, rev: string, dir: string, subdir?: string): void {
   mkdirSync(dir, { recursive: true });
-  const archive = spawnSync('git', ['-C', repo, 'archive', '--format=tar', rev, ...(subdir ? [subdir] : [])], { maxBuffer: 512 * 1024 * 1024 });
+  const archive = spawnSync('git', ['-C', repo, 'archive', '--format=tar', rev, ...(subdir ? [subdir] : [])], {
+    maxBuffer: 512 * 1024 * 1024,
+  });
   if (archive.status !== 0) throw new Error(`git archive ${rev} of ${repo}: ${archive.stderr}`);
   const tar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
   if (tar.status !== 0) throw new Error(`tar: ${tar.stderr}`);
@@ -91,7 +104,8 @@ export function toolsFromEnv(work: string): Tools | string {
   if (!kasSrc) return 'set YOCTOFORGE_KAS_SRC to a git repository of kas (github.com/siemens/kas) that has the tag 5.4';
   if (!bitbakeSrc) return 'set YOCTOFORGE_BITBAKE_SRC to a git repository of BitBake (or of poky, which holds bitbake/)';
   const probe = run(PYTHON, ['-c', 'import yaml, distro, jsonschema, git']);
-  if (probe.status !== 0) return `kas 5.4 needs python3-yaml, python3-distro, python3-jsonschema and python3-git (scripts/test-host-setup.sh): ${probe.stderr.trim().split('\n').pop()}`;
+  if (probe.status !== 0)
+    return `kas 5.4 needs python3-yaml, python3-distro, python3-jsonschema and python3-git (scripts/test-host-setup.sh): ${probe.stderr.trim().split('\n').pop()}`;
   const kasSource = path.join(work, 'kas-5.4');
   extract(kasSrc, '5.4', kasSource);
   const bitbakeTree = path.join(work, 'bitbake');
@@ -133,7 +147,10 @@ function scanEntry(dir: string): { urls: Map<string, RepoUse>; localLayers: Set<
   const urls = new Map<string, RepoUse>();
   const localLayers = new Set<string>();
   const signed = new Set<string>();
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(d, e.name)] : []));
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(path.join(d, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(d, e.name)] : [],
+    );
   for (const file of walk(dir)) {
     let doc: unknown;
     try {
@@ -168,7 +185,8 @@ function scanEntry(dir: string): { urls: Map<string, RepoUse>; localLayers: Set<
   return { urls, localLayers, signed };
 }
 
-const LAYER_CONF = (name: string) => `BBPATH .= ":\${LAYERDIR}"\nBBFILE_COLLECTIONS += "${name}"\nBBFILE_PATTERN_${name} = "^\${LAYERDIR}/"\nLAYERSERIES_COMPAT_${name} = "scarthgap styhead walnascar whinlatter wrynose kirkstone"\n`;
+const LAYER_CONF = (name: string) =>
+  `BBPATH .= ":\${LAYERDIR}"\nBBFILE_COLLECTIONS += "${name}"\nBBFILE_PATTERN_${name} = "^\${LAYERDIR}/"\nLAYERSERIES_COMPAT_${name} = "scarthgap styhead walnascar whinlatter wrynose kirkstone"\n`;
 
 /** A one-commit repository with the layers, branches and tags the kas files name. */
 function generateRepo(dir: string, url: string, use: RepoUse): string {
@@ -258,7 +276,9 @@ export function prepareCase(c: KasCase, tools: Tools, work: string): Prepared {
 }
 
 function readdirRecursive(d: string): string[] {
-  return readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.name === '.git' ? [] : e.isDirectory() ? readdirRecursive(path.join(d, e.name)) : [path.join(d, e.name)]));
+  return readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+    e.name === '.git' ? [] : e.isDirectory() ? readdirRecursive(path.join(d, e.name)) : [path.join(d, e.name)],
+  );
 }
 
 export interface VarValue {
@@ -298,11 +318,22 @@ function layerIdentity(layerPath: string, src: string): string {
 
 function layersOf(bblayers: ConfValues, src: string): string[] {
   const value = bblayers.BBLAYERS?.value ?? '';
-  return value.split(/\s+/).filter(Boolean).map((p) => layerIdentity(path.normalize(p), src)).sort();
+  return value
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((p) => layerIdentity(path.normalize(p), src))
+    .sort();
 }
 
 function toolEnv(p: Prepared, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, GIT_CONFIG_GLOBAL: p.gitconfig, GITCONFIG_FILE: p.gitconfig, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', ...extra };
+  return {
+    ...process.env,
+    GIT_CONFIG_GLOBAL: p.gitconfig,
+    GITCONFIG_FILE: p.gitconfig,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    ...extra,
+  };
 }
 
 /** kas 5.4: `kas checkout` (writes the conf files), then `kas dump --resolve-refs` for the commits. */
@@ -311,10 +342,19 @@ export function runKas54(c: KasCase, p: Prepared, tools: Tools, work: string): O
   mkdirSync(kasWork, { recursive: true });
   const files = [...c.files, ...p.kasExtra].map((f) => path.join(p.src, f)).join(':');
   const kas = (...args: string[]) =>
-    run(PYTHON, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(tools.kasSource)}); sys.argv[0] = 'kas'; from kas.kas import main; main()`, ...args, files], {
-      cwd: p.src,
-      env: toolEnv(p, { KAS_WORK_DIR: kasWork, KAS_BUILD_DIR: path.join(kasWork, 'build') }),
-    });
+    run(
+      PYTHON,
+      [
+        '-c',
+        `import sys; sys.path.insert(0, ${JSON.stringify(tools.kasSource)}); sys.argv[0] = 'kas'; from kas.kas import main; main()`,
+        ...args,
+        files,
+      ],
+      {
+        cwd: p.src,
+        env: toolEnv(p, { KAS_WORK_DIR: kasWork, KAS_BUILD_DIR: path.join(kasWork, 'build') }),
+      },
+    );
   const checkout = kas('checkout');
   if (checkout.status !== 0) return { ok: false, error: lastLines(checkout.stderr) };
   const dump = kas('dump', '--resolve-refs');
@@ -332,7 +372,11 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
   const project = path.join(work, 'yf');
   mkdirSync(project, { recursive: true });
   const env = toolEnv(p, { CI: 'true', YOCTOFORGE_CACHE_DIR: path.join(work, 'yf-cache') });
-  const steps: string[][] = [['import', 'kas', ...c.files.map((f) => path.join(p.src, f)), '-o', path.join(project, 'layers.yaml')], ['sync'], ['config']];
+  const steps: string[][] = [
+    ['import', 'kas', ...c.files.map((f) => path.join(p.src, f)), '-o', path.join(project, 'layers.yaml')],
+    ['sync'],
+    ['config'],
+  ];
   let log = '';
   let unusable: string | undefined;
   for (const args of steps) {
@@ -358,12 +402,21 @@ function readBuild(tools: Tools, buildDir: string, src: string, commits: Record<
   const bblayersConf = confValues(tools, [path.join(buildDir, 'conf', 'bblayers.conf')], buildDir);
   const localConf = confValues(tools, [path.join(buildDir, 'conf', 'local.conf')], buildDir);
   const noLayerConf = (bblayersConf.BBLAYERS?.value ?? '').split(/\s+/).filter((l) => l && !existsSync(path.join(l, 'conf', 'layer.conf')));
-  const unusable = noLayerConf.length > 0 ? `BitBake would stop: no conf/layer.conf in ${noLayerConf.map((l) => path.relative(buildDir, l)).join(', ')}` : undefined;
+  const unusable =
+    noLayerConf.length > 0
+      ? `BitBake would stop: no conf/layer.conf in ${noLayerConf.map((l) => path.relative(buildDir, l)).join(', ')}`
+      : undefined;
   return { commits, layers: layersOf(bblayersConf, src), localConf, bblayersConf, log, unusable };
 }
 
 function lastLines(text: string): string {
-  return text.trim().split('\n').filter((l) => l.trim()).slice(-2).join(' | ').slice(0, 400);
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-2)
+    .join(' | ')
+    .slice(0, 400);
 }
 
 /**
@@ -371,7 +424,20 @@ function lastLines(text: string): string {
  * caches and the layers are (kas: DL_DIR/SSTATE_DIR from the environment, KAS_WORK_DIR). They
  * decide where files go, not what is built.
  */
-export const TOOL_OWNED_VARIABLES = new Set(['DL_DIR', 'SSTATE_DIR', 'SSTATE_MIRRORS', 'PREMIRRORS', 'BB_GENERATE_MIRROR_TARBALLS', 'BB_HASHSERVE_DB_DIR', 'YOCTOFORGE_LAYERS_DIR', 'BBLAYERS', 'TMPDIR', 'PERSISTENT_DIR', 'BB_SIGNATURE_HANDLER', 'BB_HASHSERVE']);
+export const TOOL_OWNED_VARIABLES = new Set([
+  'DL_DIR',
+  'SSTATE_DIR',
+  'SSTATE_MIRRORS',
+  'PREMIRRORS',
+  'BB_GENERATE_MIRROR_TARBALLS',
+  'BB_HASHSERVE_DB_DIR',
+  'YOCTOFORGE_LAYERS_DIR',
+  'BBLAYERS',
+  'TMPDIR',
+  'PERSISTENT_DIR',
+  'BB_SIGNATURE_HANDLER',
+  'BB_HASHSERVE',
+]);
 /** Empty or unset is the same build for these (kas writes `BBMULTICONFIG ?= ""`). */
 const EMPTY_IS_UNSET = new Set(['BBMULTICONFIG']);
 
@@ -382,7 +448,10 @@ function compareConf(what: string, kas: ConfValues, yf: ConfValues, diffs: strin
     const a = kas[name];
     const b = yf[name];
     if (EMPTY_IS_UNSET.has(name) && !a?.value && !b?.value) continue;
-    const show = (v: VarValue | undefined) => (v === undefined ? 'unset' : `${v.weak ? '??= ' : ''}${JSON.stringify(v.value)}${v.flags && Object.keys(v.flags).length ? ` ${JSON.stringify(v.flags)}` : ''}`);
+    const show = (v: VarValue | undefined) =>
+      v === undefined
+        ? 'unset'
+        : `${v.weak ? '??= ' : ''}${JSON.stringify(v.value)}${v.flags && Object.keys(v.flags).length ? ` ${JSON.stringify(v.flags)}` : ''}`;
     if (show(a) !== show(b)) diffs.push(`${what} ${name}: kas ${show(a)}, yoctoforge ${show(b)}`);
   }
 }
@@ -391,7 +460,8 @@ function compareConf(what: string, kas: ConfValues, yf: ConfValues, diffs: strin
 export function compareBuilds(kas: Build, yf: Build): string[] {
   const diffs: string[] = [];
   for (const name of new Set([...Object.keys(kas.commits), ...Object.keys(yf.commits)])) {
-    if (kas.commits[name] !== yf.commits[name]) diffs.push(`commit of ${name}: kas ${kas.commits[name] ?? 'none'}, yoctoforge ${yf.commits[name] ?? 'none'}`);
+    if (kas.commits[name] !== yf.commits[name])
+      diffs.push(`commit of ${name}: kas ${kas.commits[name] ?? 'none'}, yoctoforge ${yf.commits[name] ?? 'none'}`);
   }
   // a build BitBake cannot start is compared on its commits only
   if (kas.unusable || yf.unusable) {
