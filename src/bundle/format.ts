@@ -22,6 +22,3 @@ export interface BundleInfo {
   repos: Record<string, { commit: string; url: string; kind: 'bundle' | 'mirror' }>;
   downloads: boolean;
 }
-
-/** Where a restored bundle's downloads live in the project; the conf points PREMIRRORS at it. */
-export const RESTORED_DOWNLOADS_DIR = 'bundle-downloads';

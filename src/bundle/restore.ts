@@ -7,9 +7,10 @@ import { EnvironmentError, InputError, OperationError } from '../errors.js';
 import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
 import { parseLock } from '../manifest/lock.js';
+import { RESTORED_DOWNLOADS_DIR } from '../manifest/paths.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
 import { treeEntries, writeFileAtomic } from '../util/fs.js';
-import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, RESTORED_DOWNLOADS_DIR, type BundleInfo } from './format.js';
+import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
 
 export interface BundleListing {
   info: BundleInfo;

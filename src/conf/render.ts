@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { RESTORED_DOWNLOADS_DIR } from '../bundle/format.js';
-import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES, CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from './standard.js';
+import { renderBlock } from './lines.js';
+import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES } from './standard.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -11,7 +11,6 @@ import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
 import { writeFileIfChanged } from '../util/fs.js';
-import { extraUsersCommands } from './extra-users.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -42,46 +41,43 @@ async function template(name: string): Promise<Handlebars.TemplateDelegate> {
 export async function renderConfText(project: Project, target: Target, layers: LayerCheckResult, env: NodeJS.ProcessEnv = process.env): Promise<ConfText> {
   const paths = projectPaths(project, env);
   const cache = project.manifest.cache ?? {};
-  for (const [what, value] of [['DL_DIR', paths.dlDir], ['SSTATE_DIR', paths.sstateDir], ['PERSISTENT_DIR', paths.persistentDir]] as const) {
-    if (!/^[\x20-\x7e]+$/.test(value) || /["\\$]/.test(value)) {
-      throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check YOCTOFORGE_* variables and cache: in the manifest)`);
+  const buildDir = paths.buildDir(target.name);
+  const layersFromTopdir = toPosix(path.relative(buildDir, paths.layersDir)) || '.';
+  const downloadsFromTopdir = existsSync(paths.restoredDownloadsDir) ? toPosix(path.relative(buildDir, paths.restoredDownloadsDir)) : undefined;
+  // The manifest's paths are checked by the schema; these also hold the environment's and the project folder's.
+  const confPaths: Array<[string, string | undefined, string]> = [
+    ['DL_DIR', paths.dlDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
+    ['SSTATE_DIR', paths.sstateDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
+    ['PERSISTENT_DIR', paths.persistentDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
+    ['YOCTOFORGE_LAYERS_FROM_TOPDIR', layersFromTopdir, 'layers_dir and build_dir in the manifest'],
+    ['PREMIRRORS', downloadsFromTopdir, 'build_dir in the manifest'],
+  ];
+  for (const [what, value, check] of confPaths) {
+    if (value !== undefined && (!/^[\x20-\x7e]+$/.test(value) || /["\\$]/.test(value))) {
+      throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check ${check})`);
     }
   }
   const hashserve = cache.hashserve ?? 'auto';
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
-  const join = (list: string[]): string => list.join(' ');
   const localConf = (await template('local.conf.hbs'))({
     ...common,
-    machine: target.machine,
-    distro: target.distro,
-    initManager: target.initManager,
-    distroFeatures: join(target.distroFeatures),
-    packages: join(target.packages),
-    imageFeatures: join(target.imageFeatures),
-    licenseFlags: join(target.licenseFlagsAccepted),
-    imageFstypes: join(target.imageFstypes),
-    extraUsers: extraUsersCommands(target.groups, target.users),
+    targetSettings: renderBlock('target', target),
     dlDir: paths.dlDir,
     sstateDir: paths.sstateDir,
     persistentDir: hashserve === 'auto' ? paths.persistentDir : undefined,
     hashserve,
     hashserveUpstream: cache.hashserve_upstream,
     sstateMirrors: cache.sstate_mirrors ?? [],
-    variables: Object.keys(target.variables)
-      .sort()
-      .map((name) => ({ name, value: target.variables[name] })),
+    variables: renderBlock('variables', target),
     localConf: target.localConf?.trimEnd(),
-    offlineMirror: existsSync(path.join(project.dir, RESTORED_DOWNLOADS_DIR))
-      ? `\${TOPDIR}/${toPosix(path.relative(paths.buildDir(target.name), path.join(project.dir, RESTORED_DOWNLOADS_DIR)))}`
-      : undefined,
+    offlineMirror: downloadsFromTopdir === undefined ? undefined : `\${TOPDIR}/${downloadsFromTopdir}`,
     mirrorTarballs: cache.mirror_tarballs ?? false,
-    pokyDefaults: POKY_SAMPLE_DEFAULTS.join('\n'),
-    confVersion: CONF_VERSION_LINE,
+    pokyDefaults: renderBlock('poky-defaults', target),
+    confVersion: renderBlock('conf-version', target),
   });
-  const buildDir = paths.buildDir(target.name);
   const bblayersConf = (await template('bblayers.conf.hbs'))({
     ...common,
-    layersFromTopdir: toPosix(path.relative(buildDir, paths.layersDir)) || '.',
+    layersFromTopdir,
     layers: layers.layers.map((l) => toPosix(path.relative(paths.layersDir, l.dir))),
     bblayersConf: target.bblayersConf?.trimEnd(),
     bblayersVersion: BBLAYERS_CONF_VERSION_LINE,

@@ -1,9 +1,9 @@
-import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES, CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from '../conf/standard.js';
+import { BBLAYERS_CONF_VERSION_LINE, BBLAYERS_SEARCH_LINES } from '../conf/standard.js';
 
 /**
- * What the kas exporter and importer share: the names of the local_conf_header / bblayers_conf_header
- * entries an export writes (kas writes entries sorted by key, so the numbers fix the order to the
- * one of yoctoforge's own local.conf), and the kas format versions of the features used.
+ * What the kas exporter and importer share: the names of the header entries an export writes
+ * besides those of conf/lines.ts (kas writes entries sorted by key, so the numbers fix the order
+ * to the one of yoctoforge's own confs), and the kas format versions of the features used.
  */
 
 /** The newest kas configuration format this code knows (kas 5.4). */
@@ -38,28 +38,23 @@ export function kasReleaseFor(formatVersion: number): string {
   return 'kas 0.13';
 }
 
-export const LOCAL_CONF_KEYS = {
-  standard: 'yoctoforge-00-standard',
-  initManager: 'yoctoforge-10-init-manager',
-  distroFeatures: 'yoctoforge-20-distro-features',
-  packages: 'yoctoforge-30-packages',
-  imageFeatures: 'yoctoforge-40-image-features',
-  licenseFlags: 'yoctoforge-50-license-flags',
-  imageFstypes: 'yoctoforge-60-image-fstypes',
-  extraUsers: 'yoctoforge-70-extra-users',
-  variables: 'yoctoforge-80-variables',
-  localConf: 'yoctoforge-90-local-conf',
-} as const;
+/** The local_conf_header entry carrying targets.X.local_conf verbatim; conf/lines.ts names the others. */
+export const RAW_LOCAL_CONF_ENTRY = 'yoctoforge-90-local-conf';
 
 export const BBLAYERS_CONF_KEYS = {
   standard: 'yoctoforge-00-standard',
   bblayersConf: 'yoctoforge-90-bblayers-conf',
 } as const;
 
-/** Lines yoctoforge's conf templates always write; kas writes none of them, so an export carries them and an import drops them again. */
-export const STANDARD_LOCAL_CONF_LINES = [CONF_VERSION_LINE, ...POKY_SAMPLE_DEFAULTS];
-/** kas < format 11 did not preset BBPATH/BBFILES. */
+/** Lines yoctoforge's bblayers.conf always has; kas writes none of them, so an export carries them and an import drops them again (kas < format 11 did not preset BBPATH/BBFILES). */
 export const STANDARD_BBLAYERS_CONF_LINES = [BBLAYERS_CONF_VERSION_LINE, ...BBLAYERS_SEARCH_LINES];
 
 /** Layer values kas reads as "not in bblayers.conf". */
 export const KAS_DISABLED_LAYER_VALUES = ['disabled', 'excluded', 'n', 'no', '0', 'false'];
+
+/** A kas configuration (or part of one) as parsed from YAML. */
+export type KasMap = Record<string, unknown>;
+
+export function isMap(v: unknown): v is KasMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { extraUsersCommands } from '../conf/extra-users.js';
+import { kasEntries } from '../conf/lines.js';
 import { InputError } from '../errors.js';
 import { selectedLayers } from '../layers/check.js';
 import type { Lock } from '../manifest/lock.js';
@@ -11,9 +11,8 @@ import {
   KAS_LATEST_FORMAT,
   KAS_OLDEST_FORMAT,
   kasReleaseFor,
-  LOCAL_CONF_KEYS,
+  RAW_LOCAL_CONF_ENTRY,
   STANDARD_BBLAYERS_CONF_LINES,
-  STANDARD_LOCAL_CONF_LINES,
 } from './common.js';
 
 export interface KasExportInput {
@@ -132,23 +131,10 @@ export function exportKas(input: KasExportInput): KasExport {
   };
 }
 
-/** The local_conf_header entries of a target: the lines yoctoforge's local.conf template writes. */
+/** The local_conf_header entries of a target: the lines yoctoforge's local.conf has, and local_conf verbatim. */
 export function localConfEntries(target: Target): Record<string, string> {
-  const out: Record<string, string> = { [LOCAL_CONF_KEYS.standard]: `${STANDARD_LOCAL_CONF_LINES.join('\n')}\n` };
-  const words = (list: string[]): string => list.join(' ');
-  if (target.initManager) out[LOCAL_CONF_KEYS.initManager] = `INIT_MANAGER = "${target.initManager}"\n`;
-  if (target.distroFeatures.length > 0) out[LOCAL_CONF_KEYS.distroFeatures] = `DISTRO_FEATURES:append = " ${words(target.distroFeatures)}"\n`;
-  if (target.packages.length > 0) out[LOCAL_CONF_KEYS.packages] = `IMAGE_INSTALL:append = " ${words(target.packages)}"\n`;
-  if (target.imageFeatures.length > 0) out[LOCAL_CONF_KEYS.imageFeatures] = `EXTRA_IMAGE_FEATURES:append = " ${words(target.imageFeatures)}"\n`;
-  if (target.licenseFlagsAccepted.length > 0) out[LOCAL_CONF_KEYS.licenseFlags] = `LICENSE_FLAGS_ACCEPTED:append = " ${words(target.licenseFlagsAccepted)}"\n`;
-  if (target.imageFstypes.length > 0) out[LOCAL_CONF_KEYS.imageFstypes] = `IMAGE_FSTYPES = "${words(target.imageFstypes)}"\n`;
-  const users = extraUsersCommands(target.groups, target.users);
-  if (users.length > 0) {
-    out[LOCAL_CONF_KEYS.extraUsers] = ['IMAGE_CLASSES += "extrausers"', 'EXTRA_USERS_PARAMS = "\\', ...users.map((c) => `    ${c} \\`), '"', ''].join('\n');
-  }
-  const names = Object.keys(target.variables).sort();
-  if (names.length > 0) out[LOCAL_CONF_KEYS.variables] = names.map((n) => `${n} = "${target.variables[n]!}"\n`).join('');
-  if (target.localConf !== undefined) out[LOCAL_CONF_KEYS.localConf] = target.localConf;
+  const out = kasEntries(target);
+  if (target.localConf !== undefined) out[RAW_LOCAL_CONF_ENTRY] = target.localConf;
   return out;
 }
 

@@ -60,8 +60,13 @@ export const sstateMirror = z
   .string()
   .regex(/^[A-Za-z0-9.*+?()\[\]|^/:_-]+ [A-Za-z0-9+.-]+:\/\/[A-Za-z0-9._~:/?#@!&'()*+,;=%-]+$/, 'a "REGEX URL" pair such as "file://.* https://sstate.example.com/PATH;downloadfilename=PATH"');
 
-/** A host path that reaches the conf: no quotes, newlines or `$`. */
+/**
+ * A host path that reaches a conf (layers_dir, build_dir, cache paths). A whitelist: BitBake
+ * splits path lists at spaces, `$` starts an expansion, quotes end the assignment and a colon
+ * splits a container volume, so none of them is allowed; `..` and absolute paths are.
+ */
+export const CONF_PATH_PATTERN = /^[A-Za-z0-9._\/~@,-]+$/;
 export const confPath = z
   .string()
   .min(1)
-  .refine((v) => /^[\x20-\x7e]*$/.test(v) && !/["\\$]/.test(v), 'a path without quotes, backslashes, `$` or newlines');
+  .regex(CONF_PATH_PATTERN, 'a path of letters, digits and . _ / ~ @ , - (no spaces, quotes, $ or other shell or BitBake syntax)');

@@ -2,8 +2,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Project } from './load.js';
 
+/** Where a restored bundle's downloads live in the project; the conf points PREMIRRORS at it. */
+export const RESTORED_DOWNLOADS_DIR = 'bundle-downloads';
+
 export interface ProjectPaths {
   layersDir: string;
+  /** the project's RESTORED_DOWNLOADS_DIR */
+  restoredDownloadsDir: string;
   buildRoot: string;
   buildDir(target: string): string;
   /** root of the caches shared across targets and projects */
@@ -31,6 +36,7 @@ export function projectPaths(project: Project, env: NodeJS.ProcessEnv = process.
   const buildRoot = inProject(m.build_dir ?? 'build');
   return {
     layersDir: inProject(m.layers_dir ?? 'layers'),
+    restoredDownloadsDir: inProject(RESTORED_DOWNLOADS_DIR),
     buildRoot,
     buildDir: (target) => path.join(buildRoot, target),
     cacheRoot,

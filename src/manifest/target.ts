@@ -21,6 +21,8 @@ export interface Target {
   variables: Record<string, string>;
   localConf?: string;
   bblayersConf?: string;
+  /** the merged settings as the manifest spells them (variables merged key by key): what conf/lines.ts reads */
+  settings: TargetSettings;
 }
 
 export const DEFAULT_DISTRO = 'poky';
@@ -43,7 +45,8 @@ export function resolveTarget(project: Project, name?: string): Target {
     throw new InputError(`no target "${chosen}" in ${project.manifestFile} (targets: ${names.join(', ')})`);
   }
   const defaults = project.manifest.defaults ?? {};
-  const merged: TargetSettings = { ...defaults, ...own };
+  // defaults' variables are merged key by key, so a target can add one without repeating all
+  const merged: TargetSettings = { ...defaults, ...own, variables: { ...(defaults.variables ?? {}), ...(own.variables ?? {}) } };
   const where = `${project.manifestFile}: targets.${chosen}`;
   if (!merged.image) throw new InputError(`${where}.image: expected the image recipe to build (e.g. core-image-base), found nothing`);
   if (!merged.machine) throw new InputError(`${where}.machine: expected a MACHINE (e.g. raspberrypi4-64), found nothing`);
@@ -61,10 +64,10 @@ export function resolveTarget(project: Project, name?: string): Target {
     licenseFlagsAccepted: merged.license_flags_accepted ?? [],
     imageFstypes: merged.image_fstypes ?? [],
     layers: merged.layers,
-    // defaults' variables are merged key by key, so a target can add one without repeating all
-    variables: { ...(defaults.variables ?? {}), ...(own.variables ?? {}) },
+    variables: merged.variables!,
     localConf: merged.local_conf,
     bblayersConf: merged.bblayers_conf,
+    settings: merged,
   };
   checkAccounts(target, where);
   return target;
