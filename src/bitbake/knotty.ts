@@ -70,7 +70,7 @@ const RE = {
 };
 
 /** quilt-native-0.67-r0 → quilt-native (PN from BitBake's PN-PV-PR) */
-export function recipeName(pf: string): string {
+export function recipeOfPf(pf: string): string {
   const m = /^(.+)-[^-]+-r\d+(?:\.\d+)*$/.exec(pf);
   return m ? m[1]! : pf;
 }
@@ -201,12 +201,12 @@ export class KnottyParser {
       return;
     }
     if ((m = RE.recipeTask.exec(line))) {
-      const key = `${recipeName(m[1]!)}:${m[2]}`;
+      const key = `${recipeOfPf(m[1]!)}:${m[2]}`;
       if (m[3] === 'Started') {
         if (this.running.size < MAX_RUNNING) this.running.add(key);
       } else {
         this.running.delete(key);
-        events.push({ kind: 'task-finished', recipe: recipeName(m[1]!), task: m[2]!, ok: m[3] === 'Succeeded' });
+        events.push({ kind: 'task-finished', recipe: recipeOfPf(m[1]!), task: m[2]!, ok: m[3] === 'Succeeded' });
       }
       this.progress.running = [...this.running];
       return;

@@ -1,10 +1,9 @@
-/**
+import { shellQuote } from '../util/shell.js';
+
+/*
  * The shell scripts that run BitBake inside the build environment. They are plain text so the
  * same script runs in Docker, in Podman and on the host.
  */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Sources oe-init-build-env for the build directory (quietly), then runs `command`. */
 export function inBuildEnv(initScript: string, buildDir: string, command: string): string {

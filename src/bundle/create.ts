@@ -9,7 +9,7 @@ import { BUILD_ENV_DIR } from '../engine/image.js';
 import { InputError } from '../errors.js';
 import { checkLayers } from '../layers/check.js';
 import { gitAt, gitFailure } from '../layers/git.js';
-import { lockFilePath, readLock, type Lock } from '../manifest/lock.js';
+import { lockFilePath, lockStaleness, readLock, type Lock } from '../lock/lock.js';
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
@@ -47,13 +47,12 @@ async function sizeOf(dir: string): Promise<number> {
 /** The lock must exist, match the manifest, and every checkout must sit clean at its locked commit. */
 async function checkCheckouts(project: Project, lock: Lock | undefined): Promise<Lock> {
   if (!lock) throw new InputError(`${project.dir} has no layers.lock.yaml: run \`yoctoforge sync\` before bundling`);
+  // the check `sync --locked` makes: a restored bundle must pass it
+  const stale = lockStaleness(project, lock);
+  if (stale.length > 0) throw new InputError(`layers.lock.yaml does not match layers.yaml: run \`yoctoforge sync\` before bundling`, stale);
   const layersDir = projectPaths(project).layersDir;
-  for (const [name, spec] of Object.entries(project.manifest.repos)) {
-    const locked = lock.repos[name];
-    if (!locked) throw new InputError(`repo ${name} is not in layers.lock.yaml: run \`yoctoforge sync\` before bundling`);
-    if (locked.url !== spec.url || (spec.commit && spec.commit !== locked.commit)) {
-      throw new InputError(`layers.lock.yaml is stale for ${name} (layers.yaml changed): run \`yoctoforge sync\` before bundling`);
-    }
+  for (const name of Object.keys(project.manifest.repos)) {
+    const locked = lock.repos[name]!;
     const dir = path.join(layersDir, name);
     const git = await gitAt(dir, false).catch(() => undefined);
     const head = git ? (await git.raw(['rev-parse', 'HEAD']).catch(() => '')).trim() : '';

@@ -6,10 +6,11 @@ import { extract } from 'tar';
 import { EnvironmentError, InputError, OperationError } from '../errors.js';
 import { gitAt, gitFailure } from '../layers/git.js';
 import { parseManifest } from '../manifest/load.js';
-import { parseLock } from '../manifest/lock.js';
+import { parseLock } from '../lock/lock.js';
 import { RESTORED_DOWNLOADS_DIR } from '../manifest/paths.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
 import { treeEntries, writeFileAtomic } from '../util/fs.js';
+import { formatSize } from '../util/units.js';
 import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
 
 export interface BundleListing {
@@ -141,7 +142,7 @@ export async function restoreBundle(file: string, projectDir: string, options: {
   const fsInfo = await statfs(projectDir);
   const free = fsInfo.bavail * fsInfo.bsize;
   if (free < need) {
-    throw new EnvironmentError(`not enough disk space in ${projectDir}: restoring needs about ${(need / 1e6).toFixed(0)} MB, ${(free / 1e6).toFixed(0)} MB are free`);
+    throw new EnvironmentError(`not enough disk space in ${projectDir}: restoring needs about ${formatSize(need)}, ${formatSize(free)} are free`);
   }
 
   const staging = path.join(projectDir, `.yoctoforge-restore-${process.pid}`);

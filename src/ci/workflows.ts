@@ -3,6 +3,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { TEMPLATES_DIR } from '../conf/render.js';
 import { NAME_PATTERN } from '../manifest/schema.js';
+import { shellWord } from '../util/shell.js';
 import { VERSION } from '../version.js';
 
 export type CiProvider = 'github' | 'gitlab';
@@ -28,11 +29,6 @@ export function isCiProvider(value: string): value is CiProvider {
 /** A YAML single-quoted scalar: always a string (never `true`, `1.0` or `null`), nothing to escape but `'`. */
 export function yamlString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** A POSIX shell word that stays one literal word. */
-export function shellWord(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 const handlebars = Handlebars.create();

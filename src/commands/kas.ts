@@ -4,7 +4,7 @@ import { KAS_COMPATIBLE_FORMAT } from '../kas/common.js';
 import { exportKas } from '../kas/export.js';
 import { importKas } from '../kas/import.js';
 import { loadProject } from '../manifest/load.js';
-import { lockStaleness, readLock } from '../manifest/lock.js';
+import { lockStaleness, readLock } from '../lock/lock.js';
 import { LOCK_FILE, MANIFEST_FILE } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';
 import { pathExists, writeFileAtomic } from '../util/fs.js';

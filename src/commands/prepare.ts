@@ -6,14 +6,14 @@ import type { RunSpec } from '../engine/container.js';
 import { prepareWritableDirs } from '../engine/workspace.js';
 import { checkLayers, type LayerCheckResult } from '../layers/check.js';
 import { syncLayers } from '../layers/sync.js';
+import type { Lock } from '../lock/lock.js';
 import { loadProject, type Project } from '../manifest/load.js';
-import type { Lock } from '../manifest/lock.js';
 import { projectPaths, type ProjectPaths } from '../manifest/paths.js';
 import { resolveTarget, type Target } from '../manifest/target.js';
-import type { Step } from '../ui/tasks.js';
+import { runSteps, type Step } from '../ui/tasks.js';
 import { outputMode } from '../util/output.js';
 
-/** Everything a BitBake run needs, filled in step by step. */
+/** What the manifest and the flags say about one build, before anything runs. */
 export interface BuildContext {
   project: Project;
   target: Target;
@@ -22,10 +22,25 @@ export interface BuildContext {
   engine: EngineName;
   user: BuildUser;
   baseImage: string;
+}
+
+/** A context the preparation steps completed: BitBake (or a shell) can run in it. */
+export interface PreparedContext extends BuildContext {
+  /** the lock the layers were synced to; undefined when the layers were taken as they are */
+  lock?: Lock;
+  layers: LayerCheckResult;
+  /** the build-environment container image; undefined with engine none */
+  envImage?: string;
+}
+
+/** What the preparation steps have found so far. */
+interface Preparation {
   lock?: Lock;
   layers?: LayerCheckResult;
-  image?: string;
+  envImage?: string;
 }
+
+export type PreparationStep = Step<BuildContext & Preparation>;
 
 export interface PrepareOptions {
   projectDir: string;
@@ -51,52 +66,66 @@ export async function loadBuildContext(options: PrepareOptions): Promise<BuildCo
   };
 }
 
-/** The steps before BitBake: sync (respecting the lock), layer checks, conf, build environment. */
-export function preparationSteps(options: PrepareOptions): Step<BuildContext>[] {
-  return [
-    {
-      title: 'Sync layers',
-      run: async (report, ctx) => {
-        const result = await syncLayers(ctx.project, { locked: options.locked, interactive: outputMode().interactive, onProgress: (repo, m) => report(`${repo}: ${m}`) });
-        ctx.lock = result.lock;
-        const moved = result.repos.filter((r) => r.action !== 'up-to-date').length;
-        return moved === 0 ? `${result.repos.length} repos at the lock` : `${moved} of ${result.repos.length} repos updated`;
-      },
+/** Sync the layers, respecting the lock (and requiring it to match with `locked`). */
+export function syncStep(locked: boolean | undefined): PreparationStep {
+  return {
+    title: 'Sync layers',
+    run: async (report, ctx) => {
+      const result = await syncLayers(ctx.project, { locked, interactive: outputMode().interactive, onProgress: (repo, m) => report(`${repo}: ${m}`) });
+      ctx.lock = result.lock;
+      const moved = result.repos.filter((r) => r.action !== 'up-to-date').length;
+      return moved === 0 ? `${result.repos.length} repos at the lock` : `${moved} of ${result.repos.length} repos updated`;
     },
-    {
-      title: 'Check layers',
-      run: async (_report, ctx) => {
-        ctx.layers = await checkLayers(ctx.project, ctx.target);
-        return `${ctx.layers.layers.length} layers, series ${ctx.layers.coreSeries.join(' ')}`;
-      },
-    },
-    {
-      title: 'Render conf',
-      run: async (_report, ctx) => {
-        const rendered = await renderTargetConf(ctx.project, ctx.target, ctx.layers!);
-        await prepareWritableDirs([ctx.buildDir, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir], ctx.user);
-        return `${path.relative(ctx.project.dir, rendered.confDir)} ${rendered.changed ? 'written' : 'unchanged'}`;
-      },
-    },
-    {
-      title: 'Build environment',
-      skip: (ctx) => (ctx.engine === 'none' ? 'engine none: BitBake runs on this host' : false),
-      run: async (report, ctx) => {
-        if (ctx.engine === 'none') return;
-        const result = await ensureBuildEnvImage(ctx.engine, { baseImage: ctx.baseImage, user: ctx.user }, report);
-        ctx.image = result.tag;
-        return `${result.tag} ${result.built ? 'built' : 'up to date'} (${ctx.engine})`;
-      },
-    },
-  ];
+  };
+}
+
+export const checkLayersStep: PreparationStep = {
+  title: 'Check layers',
+  run: async (_report, ctx) => {
+    ctx.layers = await checkLayers(ctx.project, ctx.target);
+    return `${ctx.layers.layers.length} layers, series ${ctx.layers.coreSeries.join(' ')}`;
+  },
+};
+
+export const renderConfStep: PreparationStep = {
+  title: 'Render conf',
+  run: async (_report, ctx) => {
+    const rendered = await renderTargetConf(ctx.project, ctx.target, checkedLayers(ctx));
+    await prepareWritableDirs([ctx.buildDir, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir], ctx.user);
+    return `${path.relative(ctx.project.dir, rendered.confDir)} ${rendered.changed ? 'written' : 'unchanged'}`;
+  },
+};
+
+export const buildEnvironmentStep: PreparationStep = {
+  title: 'Build environment',
+  skip: (ctx) => (ctx.engine === 'none' ? 'engine none: BitBake runs on this host' : false),
+  run: async (report, ctx) => {
+    if (ctx.engine === 'none') return;
+    const result = await ensureBuildEnvImage(ctx.engine, { baseImage: ctx.baseImage, user: ctx.user }, report);
+    ctx.envImage = result.tag;
+    return `${result.tag} ${result.built ? 'built' : 'up to date'} (${ctx.engine})`;
+  },
+};
+
+/** Runs the given preparation steps in order; the result is complete once the layers were checked. */
+export async function prepare(ctx: BuildContext, steps: PreparationStep[]): Promise<PreparedContext> {
+  const draft: BuildContext & Preparation = { ...ctx };
+  await runSteps(steps, draft);
+  return { ...draft, layers: checkedLayers(draft) };
+}
+
+function checkedLayers(draft: Preparation): LayerCheckResult {
+  // a composition without checkLayersStep before this point is a programming error, not a user's
+  if (!draft.layers) throw new Error('preparation: the layers were not checked (checkLayersStep missing or out of order)');
+  return draft.layers;
 }
 
 /** How BitBake (or a shell) is run for this context. */
-export function runSpecFor(ctx: BuildContext, script: string, opts: { tty?: boolean; env?: Record<string, string> } = {}): RunSpec {
+export function runSpecFor(ctx: PreparedContext, script: string, opts: { tty?: boolean; env?: Record<string, string> } = {}): RunSpec {
   const hostEnv = ctx.engine === 'none' ? { ...(process.env as Record<string, string>) } : {};
   return {
     engine: ctx.engine,
-    image: ctx.image,
+    envImage: ctx.envImage,
     user: ctx.user,
     name: `yoctoforge-${ctx.target.name}-${process.pid}`,
     mounts: [ctx.project.dir, ctx.paths.layersDir, ctx.paths.buildRoot, ctx.paths.dlDir, ctx.paths.sstateDir, ctx.paths.persistentDir],

@@ -1,9 +1,9 @@
-import { inBuildEnv, shellQuote } from '../bitbake/runner.js';
+import { inBuildEnv } from '../bitbake/runner.js';
 import { runInEnvironment } from '../engine/container.js';
 import { ExitCode } from '../errors.js';
-import { runSteps } from '../ui/tasks.js';
 import { warnLine } from '../util/output.js';
-import { loadBuildContext, preparationSteps, runSpecFor } from './prepare.js';
+import { shellQuote } from '../util/shell.js';
+import { buildEnvironmentStep, checkLayersStep, loadBuildContext, prepare, renderConfStep, runSpecFor } from './prepare.js';
 
 export interface ShellOptions {
   projectDir: string;
@@ -15,13 +15,13 @@ export interface ShellOptions {
 
 /** A shell, or one command, in the target's build environment with oe-init-build-env sourced. */
 export async function runShell(options: ShellOptions): Promise<void> {
-  const ctx = await loadBuildContext(options);
-  if (ctx.user.note) warnLine(ctx.user.note);
+  const loaded = await loadBuildContext(options);
+  if (loaded.user.note) warnLine(loaded.user.note);
   // No sync here: a shell is for looking at and working on the layers as they are.
-  await runSteps(preparationSteps(options).filter((s) => s.title !== 'Sync layers'), ctx);
+  const ctx = await prepare(loaded, [checkLayersStep, renderConfStep, buildEnvironmentStep]);
   const interactive = options.command.length === 0;
   const command = interactive ? 'exec bash -i' : `exec ${options.command.map(shellQuote).join(' ')}`;
-  const script = inBuildEnv(ctx.layers!.initScript, ctx.buildDir, command);
+  const script = inBuildEnv(ctx.layers.initScript, ctx.buildDir, command);
   const code = await runInEnvironment(runSpecFor(ctx, script, { tty: interactive && Boolean(process.stdin.isTTY) }), { inheritStdio: true });
   if (code !== 0) process.exitCode = code === 130 ? ExitCode.interrupted : code;
 }

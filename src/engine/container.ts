@@ -6,7 +6,7 @@ import type { BuildUser, EngineName } from './engine.js';
 export interface RunSpec {
   engine: EngineName;
   /** the build-environment image (containers only) */
-  image?: string;
+  envImage?: string;
   user: BuildUser;
   /** a name we choose, so that the container can be stopped by name */
   name: string;
@@ -43,7 +43,7 @@ export function containerArgv(spec: RunSpec, hostEnv: NodeJS.ProcessEnv = proces
   const agent = hostEnv.SSH_AUTH_SOCK;
   if (agent && existsSync(agent)) argv.push('--volume', `${agent}:${AGENT_SOCKET}`, '--env', `SSH_AUTH_SOCK=${AGENT_SOCKET}`);
   for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) argv.push('--env', `${key}=${value}`);
-  argv.push(spec.image ?? 'missing-image', 'bash', '-c', spec.script);
+  argv.push(spec.envImage ?? 'missing-image', 'bash', '-c', spec.script);
   return argv;
 }
 

@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import os from 'node:os';
 import { execa } from 'execa';
 import { EnvironmentError, InputError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
@@ -52,8 +51,4 @@ export async function engineCommand(engine: Exclude<EngineName, 'none'>, args: s
     throw new EnvironmentError(`cannot reach the ${engine} engine: ${stderr.split('\n')[0]}`);
   }
   return { stdout: String(result.stdout ?? ''), stderr, exitCode: result.exitCode ?? 1 };
-}
-
-export function hostDescription(): string {
-  return `${os.hostname()} (${os.cpus().length} CPUs)`;
 }

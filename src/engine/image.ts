@@ -79,9 +79,3 @@ export async function ensureBuildEnvImage(
   }
   return { tag, built: true };
 }
-
-/** Whether an image exists, for callers that only check. */
-export async function imageExists(engine: Exclude<EngineName, 'none'>, tag: string): Promise<boolean> {
-  const r = await execa(engine, ['image', 'inspect', tag], { reject: false, stdin: 'ignore' });
-  return r.exitCode === 0;
-}

@@ -1,6 +1,8 @@
-import { chown, mkdir, readFile, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import { acquirePidfile } from '../util/pidfile.js';
+import { formatSize } from '../util/units.js';
 import type { BuildUser } from './engine.js';
 
 /** Creates the directories BitBake writes to and, when we run as root for another build user, gives them to it. */
@@ -42,7 +44,7 @@ export async function checkFreeSpace(needs: SpaceNeed[]): Promise<void> {
     const s = await statfs(need.dir);
     const free = s.bavail * s.bsize;
     if (free < need.bytes) {
-      problems.push(`${need.what} (${need.dir}): ${gib(free)} free, needs about ${gib(need.bytes)}`);
+      problems.push(`${need.what} (${need.dir}): ${formatSize(free)} free, needs about ${formatSize(need.bytes)}`);
     }
   }
   if (problems.length > 0) {
@@ -50,40 +52,12 @@ export async function checkFreeSpace(needs: SpaceNeed[]): Promise<void> {
   }
 }
 
-export function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}
-
 /**
  * One build of a target at a time: a second one fails at once instead of waiting for BitBake's
- * own lock hours later. A lock left by a dead process is taken over.
+ * own lock hours later. A pid file left by a dead process is taken over.
  */
-export async function acquireBuildLock(buildDir: string, target: string): Promise<() => Promise<void>> {
-  const file = path.join(buildDir, '.yoctoforge-build.lock');
+export async function acquireBuildPidfile(buildDir: string, target: string): Promise<() => Promise<void>> {
   await mkdir(buildDir, { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return async () => {
-        await rm(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && alive(pid)) {
-        throw new EnvironmentError(`target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`);
-      }
-      await rm(file, { force: true });
-    }
-  }
-  throw new EnvironmentError(`cannot take the build lock ${file}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const pidfile = await acquirePidfile(path.join(buildDir, '.yoctoforge-build.lock'), (pid) => `target ${target} is already being built (yoctoforge pid ${pid}); wait for it or stop it first`);
+  return pidfile.release;
 }

@@ -1,8 +1,9 @@
+import { repoLayers } from '../manifest/repo-layers.js';
 import { stringify } from 'yaml';
 import { kasEntries } from '../conf/lines.js';
 import { InputError } from '../errors.js';
 import { selectedLayers } from '../layers/check.js';
-import type { Lock } from '../manifest/lock.js';
+import type { Lock } from '../lock/lock.js';
 import type { Manifest } from '../manifest/schema.js';
 import type { Target } from '../manifest/target.js';
 import {
@@ -85,7 +86,7 @@ export function exportKas(input: KasExportInput): KasExport {
         }
       }
     }
-    const subPaths = spec.layers ?? ['.'];
+    const subPaths = repoLayers(spec);
     const all = subPaths.every((sub) => selected(name, sub));
     if (!(subPaths.length === 1 && subPaths[0] === '.' && all)) {
       // kas adds the repo root when `layers` is missing; a repo none of whose layers the target

@@ -4,6 +4,7 @@ import { InputError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
 import type { Manifest } from '../manifest/schema.js';
 import { projectPaths } from '../manifest/paths.js';
+import { repoLayers } from '../manifest/repo-layers.js';
 import type { Target } from '../manifest/target.js';
 import { readLayerConf, satisfiesConstraint, type LayerCollection, type LayerConf } from './layer-conf.js';
 
@@ -28,7 +29,7 @@ export interface LayerCheckResult {
 
 /** The layers a target uses, in manifest order: every sub-layer of every repo unless the target narrows it. */
 export function selectedLayers(manifest: Manifest, target?: Target): Array<{ repo: string; subPath: string }> {
-  const all = Object.entries(manifest.repos).flatMap(([repo, spec]) => (spec.layers ?? ['.']).map((subPath) => ({ repo, subPath })));
+  const all = Object.entries(manifest.repos).flatMap(([repo, spec]) => repoLayers(spec).map((subPath) => ({ repo, subPath })));
   if (!target?.layers) return all;
   const wanted = target.layers;
   for (const entry of wanted) {

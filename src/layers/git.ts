@@ -1,10 +1,5 @@
 import type { SimpleGit } from 'simple-git';
 
-/**
- * A git runner for one directory. simple-git spawns the user's own git with the user's own
- * environment, so their configuration applies as is: credential helpers, `url.<base>.insteadOf`
- * mirrors, proxies, SSH keys, GIT_CONFIG_GLOBAL.
- */
 /** Aborted on Ctrl-C/SIGTERM: simple-git then kills the git processes it is running. */
 const interruption = new AbortController();
 
@@ -12,6 +7,11 @@ export function abortGit(): void {
   interruption.abort();
 }
 
+/**
+ * A git runner for one directory. simple-git spawns the user's own git with the user's own
+ * environment, so their configuration applies as is: credential helpers, `url.<base>.insteadOf`
+ * mirrors, proxies, SSH keys, GIT_CONFIG_GLOBAL.
+ */
 export async function gitAt(dir: string, interactive: boolean): Promise<SimpleGit> {
   // Imported on first use: a warm sync that finds every repo in place never spawns git.
   const { simpleGit } = await import('simple-git');

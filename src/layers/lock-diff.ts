@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { parseLock, type Lock } from '../manifest/lock.js';
+import { parseLock, type Lock } from '../lock/lock.js';
 import { LOCK_FILE } from '../manifest/schema.js';
 import { gitAt, gitFailure } from './git.js';
 

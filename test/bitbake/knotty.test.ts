@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatFailure, KnottyParser, recipeName, type BitbakeEvent } from '../../src/bitbake/knotty.js';
+import { formatFailure, KnottyParser, recipeOfPf, type BitbakeEvent } from '../../src/bitbake/knotty.js';
 import { REPO_ROOT } from '../helpers/git-fixtures.js';
 
 const fixture = (name: string): string => readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'bitbake', name), 'utf8');
@@ -115,7 +115,7 @@ describe('knotty parser on real BitBake output', () => {
   });
 
   it('derives recipe names from PN-PV-PR', () => {
-    expect(recipeName('quilt-native-0.67-r0')).toBe('quilt-native');
-    expect(recipeName('linux-raspberrypi-6.6.63+git-r0.1')).toBe('linux-raspberrypi');
+    expect(recipeOfPf('quilt-native-0.67-r0')).toBe('quilt-native');
+    expect(recipeOfPf('linux-raspberrypi-6.6.63+git-r0.1')).toBe('linux-raspberrypi');
   });
 });

@@ -202,7 +202,7 @@ describe('yoctoforge bundle', () => {
       try {
         const r = runCli(['init', path.join(mnt, 'p'), '--from-bundle', bundle], { env: offlineEnv(world.root) });
         expect(r.code).toBe(3);
-        expect(r.stderr).toMatch(/^yoctoforge: error: not enough disk space in .*: restoring needs about \d+ MB, \d+ MB are free$/m);
+        expect(r.stderr).toMatch(/^yoctoforge: error: not enough disk space in .*: restoring needs about [\d.]+ (?:B|[KMGT]iB), [\d.]+ (?:B|[KMGT]iB) are free$/m);
       } finally {
         spawnSync('umount', [mnt]);
         rmSync(mnt, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/git-fixtures.js';
 
 const spec: RunSpec = {
   engine: 'docker',
-  image: 'yoctoforge-buildenv:0123456789abcdef',
+  envImage: 'yoctoforge-buildenv:0123456789abcdef',
   user: { uid: 1234, gid: 2345 },
   name: 'yoctoforge-pi-42',
   mounts: ['/home/u/proj', '/home/u/proj/layers', '/home/u/proj/build', '/home/u/.cache/yoctoforge/downloads', '/home/u/.cache/yoctoforge/sstate-cache'],

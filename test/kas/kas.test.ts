@@ -12,7 +12,7 @@ import { parseExtraUsers } from '../../src/conf/extra-users.js';
 import { importKas } from '../../src/kas/import.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { loadProject, type Project } from '../../src/manifest/load.js';
-import { readLock } from '../../src/manifest/lock.js';
+import { readLock } from '../../src/lock/lock.js';
 import { resolveTarget, type Target } from '../../src/manifest/target.js';
 import { makeFixtureWorld, makeProject, seedManifest, tempDir as makeTempDir, type FixtureWorld } from '../helpers/git-fixtures.js';
 

@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/manifest/load.js';
-import { readLock } from '../../src/manifest/lock.js';
+import { readLock } from '../../src/lock/lock.js';
 import { syncLayers } from '../../src/layers/sync.js';
-import { OperationError, InputError } from '../../src/errors.js';
+import { EnvironmentError, OperationError } from '../../src/errors.js';
 import { advanceUpstream, CLI, git, makeFixtureWorld, makeProject, makeUpstream, runCli, seedManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
 
 let world: FixtureWorld;
@@ -206,7 +206,7 @@ describe('sync', () => {
     const dir = makeProject(world, seedManifest(world));
     mkdirSync(path.join(dir, 'layers'));
     writeFileSync(path.join(dir, 'layers', '.yoctoforge-sync.lock'), `${process.ppid}\n`);
-    await expect(syncLayers(await loadProject(dir))).rejects.toThrow(InputError);
+    await expect(syncLayers(await loadProject(dir))).rejects.toThrow(EnvironmentError);
   });
 
   it('keeps a half-written lock from ever being seen: the lock is replaced atomically', async () => {

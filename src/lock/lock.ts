@@ -4,8 +4,8 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Project } from './load.js';
-import { commitId, LOCK_FILE, type RepoSpec } from './schema.js';
+import type { Project } from '../manifest/load.js';
+import { commitId, LOCK_FILE, type RepoSpec } from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
   url: z.string(),

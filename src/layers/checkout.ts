@@ -1,0 +1,170 @@
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { SimpleGit } from 'simple-git';
+import { OperationError } from '../errors.js';
+import { processAlive } from '../util/pidfile.js';
+import { gitAt, gitFailure } from './git.js';
+
+/**
+ * The git mechanics of one layer checkout: clone, fetch a wanted commit, look at the work tree,
+ * check out. What to do with a repository (skip, refuse, force, write the lock) is sync.ts's.
+ */
+
+export type CloneMode = 'full' | 'shallow' | 'blobless';
+
+/** One repository as the mechanics see it. */
+export interface CheckoutJob {
+  name: string;
+  url: string;
+  dir: string;
+  ref: { branch?: string; tag?: string };
+  /** the commit to check out when already known (lock or pin); undefined = resolve from the ref */
+  wanted?: string;
+}
+
+/** Points remote `origin` at `url` (a manifest may move a repo to a mirror). */
+export async function setOrigin(git: SimpleGit, url: string): Promise<void> {
+  const remoteUrl = (await git.raw(['config', '--get', 'remote.origin.url']).catch(() => '')).trim();
+  if (remoteUrl === url) return;
+  if (remoteUrl) await git.remote(['set-url', 'origin', url]);
+  else await git.addRemote('origin', url);
+}
+
+/** Moves the work tree to `commit`, detached; `force` discards tracked changes first. */
+export async function checkoutDetached(git: SimpleGit, commit: string, force: boolean): Promise<void> {
+  if (force) await git.raw(['reset', '--quiet', '--hard']);
+  await git.raw(['checkout', '--quiet', ...(force ? ['--force'] : []), '--detach', commit]);
+}
+
+export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: boolean): Promise<string> {
+  const partial = path.join(path.dirname(job.dir), `.${job.name}.partial-${process.pid}`);
+  await rm(partial, { recursive: true, force: true });
+  const git = await gitAt(path.dirname(job.dir), interactive);
+  // `git clone` (not init + fetch): from a local mirror it hardlinks objects instead of packing them.
+  const ref = job.ref.branch ?? job.ref.tag;
+  const args = ['--no-checkout', '--quiet'];
+  // --no-local: a mirror on this machine would otherwise be hardlinked whole, ignoring depth and filter.
+  if (mode === 'shallow') args.push('--depth', '1', '--no-local');
+  if (mode === 'blobless') args.push('--filter=blob:none', '--no-local');
+  if (ref && !(mode !== 'shallow' && job.wanted)) args.push('--branch', ref);
+  try {
+    await git.clone(job.url, partial, args);
+    const repo = await gitAt(partial, interactive);
+    const commit = await resolveAfterClone(repo, job, mode);
+    await repo.raw(['checkout', '--quiet', '--detach', commit]);
+    await rename(partial, job.dir);
+    return commit;
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw new OperationError(`clone of ${job.url} failed: ${gitFailure(error)}`);
+  }
+}
+
+/** The commit to check out in a fresh clone: the wanted one (fetched by id if the clone lacks it) or the ref's head. */
+async function resolveAfterClone(git: SimpleGit, job: CheckoutJob, mode: CloneMode): Promise<string> {
+  if (job.wanted) {
+    if (!(await hasCommit(git, job.wanted))) {
+      await git.raw(['fetch', '--quiet', '--update-shallow', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', job.wanted]);
+    }
+    if (!(await hasCommit(git, job.wanted))) throw new OperationError(`commit ${job.wanted} is not in ${job.url}`);
+    return job.wanted;
+  }
+  const ref = job.ref.tag ? `refs/tags/${job.ref.tag}` : job.ref.branch ? `refs/remotes/origin/${job.ref.branch}` : 'HEAD';
+  return (await git.raw(['rev-parse', `${ref}^{commit}`])).trim();
+}
+
+/**
+ * Makes `wanted` (or the followed ref's head) present locally, fetching only when needed.
+ * Returns the commit to check out.
+ */
+export async function fetchWanted(git: SimpleGit, job: CheckoutJob, mode: CloneMode): Promise<string> {
+  const depth = mode === 'shallow' ? ['--depth', '1'] : [];
+  const filter = mode === 'blobless' ? ['--filter=blob:none'] : [];
+  if (job.wanted) {
+    if (await hasCommit(git, job.wanted)) return job.wanted;
+    if (mode === 'shallow') {
+      await git.raw(['fetch', '--quiet', '--update-shallow', ...depth, 'origin', job.wanted]);
+    } else {
+      await git.raw(['fetch', '--quiet', '--update-shallow', '--tags', '--force', ...filter, 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+      // A pinned commit that no branch or tag reaches any more: ask for it by id.
+      if (!(await hasCommit(git, job.wanted))) await git.raw(['fetch', '--quiet', '--update-shallow', ...filter, 'origin', job.wanted]);
+    }
+    if (!(await hasCommit(git, job.wanted))) throw new OperationError(`commit ${job.wanted} is not in ${job.url}`);
+    return job.wanted;
+  }
+  if (job.ref.tag) {
+    await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, 'origin', `+refs/tags/${job.ref.tag}:refs/tags/${job.ref.tag}`]);
+    return (await git.raw(['rev-parse', `refs/tags/${job.ref.tag}^{commit}`])).trim();
+  }
+  if (job.ref.branch) {
+    const tracking = `refs/remotes/origin/${job.ref.branch}`;
+    await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, ...(mode === 'full' || mode === 'blobless' ? ['--tags'] : []), 'origin', `+refs/heads/${job.ref.branch}:${tracking}`]);
+    return (await git.raw(['rev-parse', `${tracking}^{commit}`])).trim();
+  }
+  await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, 'origin', '+HEAD:refs/remotes/origin/HEAD']);
+  return (await git.raw(['rev-parse', 'refs/remotes/origin/HEAD^{commit}'])).trim();
+}
+
+/** The commit of a detached HEAD, read from .git/HEAD; undefined when HEAD is a branch or unreadable. */
+export async function detachedHead(repoDir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(repoDir, '.git', 'HEAD'), 'utf8').catch(() => '');
+  const commit = text.trim();
+  return /^[0-9a-f]{40}$/.test(commit) ? commit : undefined;
+}
+
+/** HEAD's commit, or '' in a repository without one. */
+export async function headCommit(git: SimpleGit): Promise<string> {
+  return (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
+}
+
+export async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
+  try {
+    await git.raw(['cat-file', '-e', `${commit}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A short description of tracked changes, or '' when the work tree is clean. Untracked files are not lost by a checkout. */
+export async function uncommittedChanges(git: SimpleGit): Promise<string> {
+  const files = (await git.raw(['diff', '--name-only', 'HEAD'])).split('\n').filter(Boolean);
+  if (files.length === 0) return '';
+  const first = files.slice(0, 3).join(', ');
+  return files.length > 3 ? `${first} and ${files.length - 3} more` : first;
+}
+
+export async function hasLocalCommits(git: SimpleGit): Promise<boolean> {
+  const out = await git.raw(['rev-list', '-n', '1', 'HEAD', '--not', '--remotes', '--tags']);
+  return out.trim().length > 0;
+}
+
+export async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/** Clones a killed sync left behind (their owner process is gone). */
+export async function removeAbandonedClones(job: CheckoutJob): Promise<void> {
+  const parent = path.dirname(job.dir);
+  const prefix = `.${job.name}.partial-`;
+  const entries = await readdir(parent).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (pid !== process.pid && processAlive(pid)) continue;
+    await rm(path.join(parent, entry), { recursive: true, force: true });
+  }
+}
+
+/**
+ * git leaves index.lock behind when it is killed. Called only when the previous sync died while
+ * holding the layers directory's lock: the git locks it left belong to nobody alive.
+ */
+export async function clearStaleGitLocks(dir: string): Promise<void> {
+  for (const name of ['index.lock', 'shallow.lock', 'HEAD.lock']) {
+    await rm(path.join(dir, '.git', name), { force: true });
+  }
+}
