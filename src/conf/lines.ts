@@ -10,7 +10,7 @@ import { CONF_VERSION_LINE, POKY_SAMPLE_DEFAULTS } from './standard.js';
  */
 
 /** Where local.conf prints an entry (templates/local.conf.hbs places each block). */
-export type LocalConfBlock = 'target' | 'poky-defaults' | 'variables' | 'conf-version';
+export type LocalConfBlock = 'target' | 'poky-defaults' | 'variables' | 'conf-version' | 'kas-defaults';
 
 /** How one setting is written in BitBake syntax, and read back from a logical line of it. */
 interface Spelling<V> {
@@ -33,8 +33,10 @@ export interface LocalConfEntry {
   kasEntry?: string;
   /** printed in local.conf above the lines, after a blank line */
   comment?: (targetName: string) => string;
-  /** the lines of an entry every local.conf carries, whatever the manifest says */
+  /** the lines of an entry every local.conf of the yoctoforge layout carries, whatever the manifest says */
   fixed?: readonly string[];
+  /** the variable kas writes as a weak default (`NAME ??= "value"`) after local_conf in the kas layout */
+  kasWeakDefault?: string;
   /** logical lines (a value may continue over several with a trailing backslash); [] when unset */
   lines(target: Target): string[];
   /** the settings a logical line of kas conf text means, given those read so far; undefined when it is not this entry's line */
@@ -111,14 +113,15 @@ function fixed(block: LocalConfBlock, lines: readonly string[]): LocalConfEntry 
   return { block, kasEntry: KAS_STANDARD_ENTRY, fixed: lines, lines: () => [...lines] };
 }
 
-const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
+/** The local_conf_header entry of the fixed lines: an export of yoctoforge's own layout carries it. */
+export const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
 
 /** In kas order: the export writes entries in this order, lines of one entry joined. */
 export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
   fixed('conf-version', [CONF_VERSION_LINE]),
   fixed('poky-defaults', POKY_SAMPLE_DEFAULTS),
-  setting('machine', assign('MACHINE'), { value: (t) => t.machine }),
-  setting('distro', assign('DISTRO'), { value: (t) => t.distro }),
+  { ...setting('machine', assign('MACHINE'), { value: (t) => t.machine }), kasWeakDefault: 'MACHINE' },
+  { ...setting('distro', assign('DISTRO'), { value: (t) => t.distro }), kasWeakDefault: 'DISTRO' },
   setting('init_manager', assign('INIT_MANAGER'), { kasEntry: 'yoctoforge-10-init-manager' }),
   setting('distro_features', appendWords('DISTRO_FEATURES'), { kasEntry: 'yoctoforge-20-distro-features' }),
   setting('packages', appendWords('IMAGE_INSTALL'), { kasEntry: 'yoctoforge-30-packages' }),
@@ -126,7 +129,13 @@ export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
   setting('license_flags_accepted', appendWords('LICENSE_FLAGS_ACCEPTED'), { kasEntry: 'yoctoforge-50-license-flags' }),
   setting('image_fstypes', assignWords('IMAGE_FSTYPES'), { kasEntry: 'yoctoforge-60-image-fstypes' }),
   // read back by the kas import itself: the last EXTRA_USERS_PARAMS wins and needs the class line
-  { key: 'users', block: 'target', kasEntry: 'yoctoforge-70-extra-users', comment: () => EXTRA_USERS_COMMENT, lines: (t) => extraUsersLines(t.groups, t.users) },
+  {
+    key: 'users',
+    block: 'target',
+    kasEntry: 'yoctoforge-70-extra-users',
+    comment: () => EXTRA_USERS_COMMENT,
+    lines: (t) => extraUsersLines(t.groups, t.users),
+  },
   // read back by the kas import itself: a variable another entry also sets stays in local_conf
   {
     key: 'variables',
@@ -148,12 +157,27 @@ export function kasEntryOf(key: keyof TargetSettings): string | undefined {
 /** Lines every local.conf carries whatever the manifest says: an import drops them again. */
 export const FIXED_LOCAL_CONF_LINES: readonly string[] = LOCAL_CONF_TABLE.flatMap((e) => e.fixed ?? []);
 
+/**
+ * Where an entry goes for a target, and its lines: in the kas layout the fixed lines are not
+ * written and MACHINE/DISTRO become weak defaults after local_conf, as kas writes them.
+ */
+function placed(entry: LocalConfEntry, target: Target): { block: LocalConfBlock; lines: string[] } | undefined {
+  if (target.confLayout !== 'kas') return { block: entry.block, lines: entry.lines(target) };
+  if (entry.fixed) return undefined;
+  if (entry.kasWeakDefault) {
+    const value = entry.key === 'machine' ? target.machine : target.distro;
+    return { block: 'kas-defaults', lines: [`${entry.kasWeakDefault} ??= "${value}"`] };
+  }
+  return { block: entry.block, lines: entry.lines(target) };
+}
+
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
 export function renderBlock(block: LocalConfBlock, target: Target): string {
   const parts: string[] = [];
   for (const entry of LOCAL_CONF_TABLE) {
-    if (entry.block !== block) continue;
-    const lines = entry.lines(target);
+    const place = placed(entry, target);
+    if (place?.block !== block) continue;
+    const lines = place.lines;
     if (lines.length === 0) continue;
     parts.push([...(entry.comment ? ['', `# ${entry.comment(target.name)}`] : []), ...lines].join('\n'));
   }
@@ -164,7 +188,7 @@ export function renderBlock(block: LocalConfBlock, target: Target): string {
 export function kasEntries(target: Target): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of LOCAL_CONF_TABLE) {
-    if (!entry.kasEntry) continue;
+    if (!entry.kasEntry || (entry.fixed && target.confLayout === 'kas')) continue;
     const lines = entry.lines(target);
     if (lines.length > 0) out[entry.kasEntry] = `${out[entry.kasEntry] ?? ''}${lines.join('\n')}\n`;
   }

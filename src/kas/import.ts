@@ -27,11 +27,15 @@ export interface ImportResult extends KasImport {
  * kas files → layers.yaml text, checked with the manifest schema and the target resolver
  * (so an import never writes a manifest that `yoctoforge` would then refuse).
  */
-export function importKas(files: string[], options: KasImportOptions & { outFile?: string } = {}, reader: KasFileReader = fsReader): ImportResult {
+export function importKas(
+  files: string[],
+  options: KasImportOptions & { outFile?: string } = {},
+  reader: KasFileReader = fsReader,
+): ImportResult {
   const source = loadKasFiles(files, reader);
   const first = path.resolve(files[0]!);
   const targetName = options.targetName ?? defaultTargetName(first);
-  const result = kasToManifest(source.config, { baseDir: path.dirname(first), ...options, targetName });
+  const result = kasToManifest(source.config, { baseDir: source.topRepo, origin: source.origin, ...options, targetName });
   const notCarried = [...source.notCarried, ...result.notCarried];
   const rel = (f: string): string => path.relative(path.dirname(path.resolve(options.outFile ?? 'layers.yaml')), f) || f;
   const text = renderManifest(result.manifest, source.files.map(rel), notCarried);
@@ -43,6 +47,10 @@ export function importKas(files: string[], options: KasImportOptions & { outFile
 }
 
 function defaultTargetName(file: string): string {
-  const base = path.basename(file).replace(/\.(ya?ml|json)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const base = path
+    .basename(file)
+    .replace(/\.(ya?ml|json)$/i, '')
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return base || 'kas';
 }

@@ -40,7 +40,8 @@ export const repoSchema = z
     branch: gitRef.optional(),
     tag: gitRef.optional(),
     commit: commitId.optional(),
-    layers: z.array(subLayerPath).min(1).optional(),
+    /** sub-layers inside the repo (default ["."]); [] for a repo that holds no layers, such as bitbake (kas: `layers: {}`) */
+    layers: z.array(subLayerPath).optional(),
   })
   .refine((r) => !(r.branch && r.tag), { message: 'either branch or tag, not both', path: ['tag'] });
 
@@ -55,8 +56,14 @@ const userSchema = z.strictObject({
   name: accountName,
   uid: z.number().int().min(0).max(65534).optional(),
   groups: z.array(accountName).optional(),
-  shell: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path such as /bin/sh').optional(),
-  home: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path').optional(),
+  shell: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path such as /bin/sh')
+    .optional(),
+  home: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path')
+    .optional(),
   password_hash: passwordHash.optional(),
 });
 
@@ -64,7 +71,8 @@ const userSchema = z.strictObject({
 export const targetSettingsShape = {
   image: recipeName.optional(),
   machine: machineName.optional(),
-  distro: distroName.optional(),
+  /** "" is kas's `distro: ""` (BitBake then reads no distro conf) */
+  distro: distroName.or(z.literal('')).optional(),
   init_manager: initManager.optional(),
   distro_features: z.array(confWord).optional(),
   image_features: z.array(confWord).optional(),
@@ -80,6 +88,13 @@ export const targetSettingsShape = {
   local_conf: z.string().optional(),
   /** Raw BitBake conf text, rendered verbatim at the end of bblayers.conf. */
   bblayers_conf: z.string().optional(),
+  /**
+   * How local.conf and bblayers.conf are laid out. "yoctoforge" (default): MACHINE and DISTRO
+   * first, poky's sample defaults, local_conf last. "kas" (what `import kas` writes): as kas
+   * writes them, local_conf first and MACHINE ??= / DISTRO ??= after it as weak defaults, no
+   * sample defaults, BBPATH ?= / BBFILES ??= after bblayers_conf; the build kas would run.
+   */
+  conf_layout: z.enum(['yoctoforge', 'kas']).optional(),
 };
 
 export const targetSchema = z.strictObject(targetSettingsShape);
@@ -103,26 +118,28 @@ const syncSchema = z.strictObject({
 
 const buildEnvSchema = z.strictObject({
   engine: z.enum(['docker', 'podman', 'none']).optional(),
-  base_image: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference such as debian:12').optional(),
+  base_image: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference such as debian:12')
+    .optional(),
 });
 
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(MANIFEST_VERSION).optional(),
   /** the Yocto release series; default branch of every repo */
-  series: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a release series name such as scarthgap').optional(),
+  series: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/, 'a release series name such as scarthgap')
+    .optional(),
   layers_dir: confPath.optional(),
   build_dir: confPath.optional(),
-  repos: z
-    .record(repoName, repoSchema)
-    .refine((repos) => Object.keys(repos).length > 0, 'at least one repository'),
+  repos: z.record(repoName, repoSchema).refine((repos) => Object.keys(repos).length > 0, 'at least one repository'),
   cache: cacheSchema.optional(),
   sync: syncSchema.optional(),
   build_env: buildEnvSchema.optional(),
   defaults: targetSchema.optional(),
-  targets: z
-    .record(repoName, targetSchema)
-    .refine((targets) => Object.keys(targets).length > 0, 'at least one target'),
+  targets: z.record(repoName, targetSchema).refine((targets) => Object.keys(targets).length > 0, 'at least one target'),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

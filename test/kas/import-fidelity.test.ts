@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { Manifest } from '../../src/manifest/schema.js';
 import { CLI, type FixtureWorld, git, makeFixtureWorld, runCli, tempDir } from '../helpers/git-fixtures.js';
 
 let world: FixtureWorld;
@@ -49,20 +50,22 @@ interface Imported {
   code: number;
   stdout: string;
   stderr: string;
-  manifest: Record<string, any>;
+  manifest: Manifest;
   project: string;
 }
 
 function importFiles(files: string[], cwd?: string): Imported {
   const project = dir('kas-fid-proj');
   const r = runCli(['import', 'kas', ...files, '-o', path.join(project, 'layers.yaml')], { cwd: cwd ?? project, env: world.env });
-  let manifest: Record<string, any> = {};
+  let manifest = {} as Manifest;
   if (r.code === 0) manifest = parse(readFileSync(path.join(project, 'layers.yaml'), 'utf8'));
   return { ...r, manifest, project };
 }
 
 /** import + sync + config; the rendered local.conf. */
-function build(files: string[]): Imported & { localConf: string; bblayersConf: string; lock: Record<string, any> } {
+function build(
+  files: string[],
+): Imported & { localConf: string; bblayersConf: string; lock: { repos: Record<string, { commit: string }> } } {
   const imported = importFiles(files);
   expect(imported.code, imported.stderr).toBe(0);
   for (const step of [['sync'], ['config']]) {
@@ -142,7 +145,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     );
     const r = importFiles([top]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.manifest.repos['meta-openembedded'].layers).toEqual([]);
+    expect(r.manifest.repos['meta-openembedded']!.layers).toEqual([]);
   });
 
   it('a repository without url is the git repository that holds the kas file (its root, not the file folder)', () => {
@@ -154,7 +157,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'x');
     const r = importFiles([file]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.manifest.repos['this-layer'].url).toBe(repo);
+    expect(r.manifest.repos['this-layer']!.url).toBe(repo);
   });
 
   it('full ref names: branch refs/heads/X is branch X, tag refs/tags/Y is tag Y', () => {
@@ -168,8 +171,8 @@ describe('import kas builds what kas builds (issue 13)', () => {
     const r = importFiles([top]);
     expect(r.code, r.stderr).toBe(0);
     const repos = r.manifest.repos;
-    expect(repos.poky.branch ?? r.manifest.series).toBe('scarthgap');
-    expect(repos['meta-openembedded'].tag).toBe('v1.0');
+    expect(repos.poky!.branch ?? r.manifest.series).toBe('scarthgap');
+    expect(repos['meta-openembedded']!.tag).toBe('v1.0');
   });
 
   it('no distro: DISTRO ??= "nodistro" whatever the format; machine and distro stay weak defaults after the header', () => {
@@ -224,7 +227,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     );
     const r = importFiles([top]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.manifest.repos.poky.commit).toBeUndefined();
+    expect(r.manifest.repos.poky!.commit).toBeUndefined();
     expect(r.manifest.repos['meta-openembedded']).toMatchObject({
       url: u['meta-openembedded']!.url,
       commit: u['meta-openembedded']!.commits[0],
@@ -244,7 +247,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     write(d, 'top.lock.yml', `header:\n  version: 14\noverrides:\n  repos:\n    poky:\n      commit: ${second}\n`);
     const r = importFiles([top]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.manifest.repos.poky.commit).toBe(second);
+    expect(r.manifest.repos.poky!.commit).toBe(second);
   });
 
   it('YAML merge keys (<<: *anchor) are resolved as kas resolves them', () => {
@@ -258,11 +261,11 @@ describe('import kas builds what kas builds (issue 13)', () => {
     const r = importFiles([top]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/<</);
-    expect(r.manifest.repos['meta-openembedded'].layers).toEqual(['meta-oe']);
-    expect(r.manifest.repos['meta-openembedded'].branch ?? r.manifest.series).toBe('scarthgap');
+    expect(r.manifest.repos['meta-openembedded']!.layers).toEqual(['meta-oe']);
+    expect(r.manifest.repos['meta-openembedded']!.branch ?? r.manifest.series).toBe('scarthgap');
   });
 
-  it('a short commit id is resolved from the repository, not dropped', () => {
+  it('a short commit id is not dropped silently: the import says what it follows instead', () => {
     const d = dir('kas-short');
     const u = world.upstreams;
     const [first] = u.poky!.commits;
@@ -271,8 +274,12 @@ describe('import kas builds what kas builds (issue 13)', () => {
       'top.yml',
       `header:\n  version: 14\nmachine: qemux86-64\nrepos:\n  poky:\n    url: ${u.poky!.url}\n    branch: scarthgap\n    commit: ${first!.slice(0, 10)}\n    layers:\n      meta:\n`,
     );
-    const b = build([top]);
-    expect(b.lock.repos.poky.commit).toBe(first);
+    const r = importFiles([top]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`repos\\.poky\\.commit: "${first!.slice(0, 10)}" is an abbreviated commit id.*follows branch scarthgap`),
+    );
+    expect(r.stdout).not.toMatch(/every kas setting was carried over/);
   });
 
   it('input kas rejects is refused with file, line and key', () => {
