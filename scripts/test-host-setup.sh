@@ -12,6 +12,8 @@ packages=(
   util-linux fdisk dosfstools mtools e2fsprogs bmap-tools
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip
   kas chromium fonts-dejavu-core
+  # kas 5.4 run from its source by test/kas/differential.test.ts
+  python3-yaml python3-distro python3-jsonschema python3-git python3-gnupg
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -108,7 +108,8 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
         `${where}: no url: kas uses the folder ${dir} as it is (uncommitted changes too); yoctoforge clones its committed state`,
       );
     }
-    const spec: RepoSpec = { url, ...ref.ref };
+    // kas does no version control operation on a repository without url: it takes the folder as it is
+    const spec: RepoSpec = { url, ...(ref.url === undefined ? {} : ref.ref) };
 
     const layers = r.layers;
     let subs = ['.'];

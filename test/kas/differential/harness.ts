@@ -362,7 +362,15 @@ export function runKas54(c: KasCase, p: Prepared, tools: Tools, work: string): O
   const dumped = parse(dump.stdout, { merge: true }) as YamlMap;
   const commits: Record<string, string> = {};
   for (const [name, spec] of Object.entries(isMap(dumped.repos) ? dumped.repos : {})) {
-    if (isMap(spec) && typeof spec.url === 'string' && typeof spec.commit === 'string') commits[name] = spec.commit;
+    if (!isMap(spec) || typeof spec.url !== 'string') continue;
+    // a legacy refspec comes back resolved in place
+    const commit =
+      typeof spec.commit === 'string'
+        ? spec.commit
+        : typeof spec.refspec === 'string' && /^[0-9a-f]{40}$/.test(spec.refspec)
+          ? spec.refspec
+          : undefined;
+    if (commit) commits[name] = commit;
   }
   return { ok: true, build: readBuild(tools, path.join(kasWork, 'build'), p.src, commits, checkout.stderr + dump.stderr) };
 }
@@ -432,6 +440,7 @@ export const TOOL_OWNED_VARIABLES = new Set([
   'BB_GENERATE_MIRROR_TARBALLS',
   'BB_HASHSERVE_DB_DIR',
   'YOCTOFORGE_LAYERS_DIR',
+  'YOCTOFORGE_LAYERS_FROM_TOPDIR',
   'BBLAYERS',
   'TMPDIR',
   'PERSISTENT_DIR',
@@ -483,10 +492,24 @@ export type Verdict =
   | { verdict: 'yoctoforge fails'; kas: 'ok'; yoctoforge: string }
   | { verdict: 'yoctoforge accepts what kas refuses'; kas: string };
 
+/**
+ * kas errors that are about the machine or the layers rather than the kas file: no build system
+ * in the checked-out repositories, a BitBake that could not start. Any other kas error means kas
+ * rejects its input, and yoctoforge must then refuse at import or sync, not only later.
+ */
+const KAS_BUILD_ERRORS =
+  /Did not find any init-build-env script|BitBake would stop|fetch repos failed|not found in upstream|repository .* not found/;
+
 export function judge(kas: Outcome, yf: Outcome): Verdict {
-  if (!kas.ok && !yf.ok) return { verdict: 'both refuse', kas: kas.error, yoctoforge: yf.error };
-  if (!kas.ok && yf.ok && yf.build.unusable) return { verdict: 'both refuse', kas: kas.error, yoctoforge: yf.build.unusable };
-  if (!kas.ok) return { verdict: 'yoctoforge accepts what kas refuses', kas: kas.error };
+  if (!kas.ok) {
+    if (!yf.ok) return { verdict: 'both refuse', kas: kas.error, yoctoforge: yf.error };
+    const late = yf.build.unusable;
+    if (late && KAS_BUILD_ERRORS.test(kas.error)) return { verdict: 'both refuse', kas: kas.error, yoctoforge: late };
+    return {
+      verdict: 'yoctoforge accepts what kas refuses',
+      kas: late ? `${kas.error} (yoctoforge refused only at config: ${late})` : kas.error,
+    };
+  }
   if (!yf.ok) return { verdict: 'yoctoforge fails', kas: 'ok', yoctoforge: yf.error };
   const diffs = compareBuilds(kas.build, yf.build);
   if (diffs.length > 0) return { verdict: 'differs', diffs };
