@@ -353,8 +353,8 @@ describe('import kas builds what kas builds (issue 13)', () => {
     time(1000);
     const small = time(4000);
     const large = time(16000);
-    expect(large).toBeLessThan(5000);
-    // four times the lines: well under sixteen times the time (quadratic would be 16x)
-    expect(large).toBeLessThan(Math.max(small, 300) * 8);
+    // four times the lines: well under sixteen times the time (quadratic would be 16x; it took 8 to 16 s)
+    expect(large).toBeLessThan(Math.max(small, 300) * 6);
+    expect(large).toBeLessThan(30_000);
   });
 });
