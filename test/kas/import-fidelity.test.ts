@@ -355,6 +355,5 @@ describe('import kas builds what kas builds (issue 13)', () => {
     const large = time(16000);
     // four times the lines: well under sixteen times the time (quadratic would be 16x; it took 8 to 16 s)
     expect(large).toBeLessThan(Math.max(small, 300) * 6);
-    expect(large).toBeLessThan(30_000);
   });
 });
