@@ -13,6 +13,8 @@ packages=(
   bzip2 lbzip2 pbzip2 xz-utils zstd pigz gzip lz4 lzop zip unzip tar gnupg
   kas chromium fonts-dejavu-core
   zsh fish
+  # kas 5.4 run from its source by test/kas/differential.test.ts
+  python3-yaml python3-distro python3-jsonschema python3-git python3-gnupg
 )
 missing=()
 for p in "${packages[@]}"; do

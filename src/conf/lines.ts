@@ -11,7 +11,7 @@ import { CONF_RELEASES, DEFAULT_CONF_RELEASE, type ConfRelease } from './release
  */
 
 /** Where local.conf prints an entry (templates/local.conf.hbs places each block). */
-export type LocalConfBlock = 'target' | 'caches' | 'poky-defaults' | 'variables' | 'conf-version';
+export type LocalConfBlock = 'target' | 'caches' | 'poky-defaults' | 'variables' | 'conf-version' | 'kas-defaults';
 
 /** What the cache lines are made of besides the target: this machine's cache paths and its role in a shared cache. */
 export interface CacheContext {
@@ -46,6 +46,8 @@ export interface LocalConfEntry {
   comment?: (targetName: string) => string;
   /** the lines of an entry every local.conf of a release carries, whatever the manifest says */
   fixed?: (release: ConfRelease) => readonly string[];
+  /** the variable kas writes as a weak default (`NAME ??= "value"`) after local_conf in the kas layout */
+  kasWeakDefault?: string;
   /** logical lines (a value may continue over several with a trailing backslash); [] when unset */
   lines(target: Target, release: ConfRelease, caches?: CacheContext): string[];
   /** the settings a logical line of kas conf text means, given those read so far; undefined when it is not this entry's line */
@@ -128,14 +130,15 @@ function assignOrFragment(variable: string, fragmentPrefix: string): (release: C
   return (release) => (release.fragments ? fragment : assign(variable));
 }
 
-const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
+/** The local_conf_header entry of the fixed lines: an export of yoctoforge's own layout carries it. */
+export const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
 
 /** In kas order: the export writes entries in this order, lines of one entry joined. */
 export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
   fixed('conf-version', (r) => [r.confVersionLine]),
   fixed('poky-defaults', (r) => r.sampleDefaults),
-  setting('machine', assign('MACHINE'), { value: (t) => t.machine, spellingFor: assignOrFragment('MACHINE', 'machine/') }),
-  setting('distro', assign('DISTRO'), { value: (t) => t.distro, spellingFor: assignOrFragment('DISTRO', 'distro/') }),
+  { ...setting('machine', assign('MACHINE'), { value: (t) => t.machine, spellingFor: assignOrFragment('MACHINE', 'machine/') }), kasWeakDefault: 'MACHINE' },
+  { ...setting('distro', assign('DISTRO'), { value: (t) => t.distro, spellingFor: assignOrFragment('DISTRO', 'distro/') }), kasWeakDefault: 'DISTRO' },
   setting('init_manager', assign('INIT_MANAGER'), { kasEntry: 'yoctoforge-10-init-manager' }),
   setting('distro_features', appendWords('DISTRO_FEATURES'), { kasEntry: 'yoctoforge-20-distro-features' }),
   setting('packages', appendWords('IMAGE_INSTALL'), { kasEntry: 'yoctoforge-30-packages' }),
@@ -204,12 +207,27 @@ function sharedCacheComment(cache: CacheSettings): string[] {
     : ['# Shared cache, role read-only: a local hash server reads the team\'s (BB_HASHSERVE_UPSTREAM) and', '# keeps what it learns to itself; sstate objects are read from the team\'s mirror.'];
 }
 
+/**
+ * Where an entry goes for a target, and its lines: in the kas layout the fixed lines are not
+ * written and MACHINE/DISTRO become weak defaults after local_conf, as kas writes them.
+ */
+function placed(entry: LocalConfEntry, target: Target, release: ConfRelease, caches?: CacheContext): { block: LocalConfBlock; lines: string[] } | undefined {
+  if (target.confLayout !== 'kas') return { block: entry.block, lines: entry.lines(target, release, caches) };
+  if (entry.fixed) return undefined;
+  if (entry.kasWeakDefault) {
+    const value = entry.key === 'machine' ? target.machine : target.distro;
+    return { block: 'kas-defaults', lines: [`${entry.kasWeakDefault} ??= "${value}"`] };
+  }
+  return { block: entry.block, lines: entry.lines(target, release, caches) };
+}
+
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
 export function renderBlock(block: LocalConfBlock, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE, caches?: CacheContext): string {
   const parts: string[] = [];
   for (const entry of LOCAL_CONF_TABLE) {
-    if (entry.block !== block) continue;
-    const lines = entry.lines(target, release, caches);
+    const place = placed(entry, target, release, caches);
+    if (place?.block !== block) continue;
+    const lines = place.lines;
     if (lines.length === 0) continue;
     parts.push([...(entry.comment ? ['', `# ${entry.comment(target.name)}`] : []), ...lines].join('\n'));
   }
@@ -220,7 +238,7 @@ export function renderBlock(block: LocalConfBlock, target: Target, release: Conf
 export function kasEntries(target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of LOCAL_CONF_TABLE) {
-    if (!entry.kasEntry) continue;
+    if (!entry.kasEntry || (entry.fixed && target.confLayout === 'kas')) continue;
     const lines = entry.lines(target, release);
     if (lines.length > 0) out[entry.kasEntry] = `${out[entry.kasEntry] ?? ''}${lines.join('\n')}\n`;
   }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { confVariablesOf, renderBlock } from './lines.js';
 import { confReleaseFor } from './release.js';
-import { BBLAYERS_SEARCH_LINES } from './standard.js';
+import { BBLAYERS_SEARCH_LINES, KAS_BBLAYERS_SEARCH_LINES } from './standard.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -40,12 +40,19 @@ async function template(name: string): Promise<Handlebars.TemplateDelegate> {
 }
 
 /** The text of the target's local.conf and bblayers.conf, from manifest, layers and environment (and, for a project restored from a bundle, its bundle-downloads/ directory). */
-export async function renderConfText(project: Project, target: Target, layers: LayerCheckResult, env: NodeJS.ProcessEnv = process.env): Promise<ConfText> {
+export async function renderConfText(
+  project: Project,
+  target: Target,
+  layers: LayerCheckResult,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConfText> {
   const paths = projectPaths(project, env);
   const cache = project.manifest.cache ?? {};
   const buildDir = paths.buildDir(target.name);
   const layersFromTopdir = toPosix(path.relative(buildDir, paths.layersDir)) || '.';
-  const downloadsFromTopdir = existsSync(paths.restoredDownloadsDir) ? toPosix(path.relative(buildDir, paths.restoredDownloadsDir)) : undefined;
+  const downloadsFromTopdir = existsSync(paths.restoredDownloadsDir)
+    ? toPosix(path.relative(buildDir, paths.restoredDownloadsDir))
+    : undefined;
   // The manifest's paths are checked by the schema; these also hold the environment's and the project folder's.
   const confPaths: Array<[string, string | undefined, string]> = [
     ['DL_DIR', paths.dlDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
@@ -56,7 +63,9 @@ export async function renderConfText(project: Project, target: Target, layers: L
   ];
   for (const [what, value, check] of confPaths) {
     if (value !== undefined && (!/^[\x20-\x7e]+$/.test(value) || /["\\$]/.test(value))) {
-      throw new InputError(`${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check ${check})`);
+      throw new InputError(
+        `${what} would be ${JSON.stringify(value)}: a path for BitBake must not contain quotes, backslashes, $ or control characters (check ${check})`,
+      );
     }
   }
   const release = confReleaseFor(layers.coreSeries, project.manifest.series);
@@ -74,6 +83,7 @@ export async function renderConfText(project: Project, target: Target, layers: L
     sampleSource: release.sampleSource,
     pokyDefaults: renderBlock('poky-defaults', target, release),
     confVersion: renderBlock('conf-version', target, release),
+    kasDefaults: renderBlock('kas-defaults', target, release),
   });
   const bblayersConf = (await template('bblayers.conf.hbs'))({
     ...common,
@@ -82,6 +92,8 @@ export async function renderConfText(project: Project, target: Target, layers: L
     bblayersConf: target.bblayersConf?.trimEnd(),
     bblayersVersion: release.bblayersVersionLine,
     bblayersSearch: BBLAYERS_SEARCH_LINES.join('\n'),
+    kasLayout: target.confLayout === 'kas',
+    kasSearch: KAS_BBLAYERS_SEARCH_LINES.join('\n'),
   });
   return { localConf: tidy(localConf), bblayersConf: tidy(bblayersConf) };
 }

@@ -24,3 +24,5 @@ export const POKY_SAMPLE_DEFAULTS = [
 
 export const BBLAYERS_CONF_VERSION_LINE = 'POKY_BBLAYERS_CONF_VERSION = "2"';
 export const BBLAYERS_SEARCH_LINES = ['BBPATH = "${TOPDIR}"', 'BBFILES ?= ""'];
+/** What kas writes after BBLAYERS (format 11 and later): weak, so a bblayers_conf_header line before them wins. */
+export const KAS_BBLAYERS_SEARCH_LINES = ['BBPATH ?= "${TOPDIR}"', 'BBFILES ??= ""'];

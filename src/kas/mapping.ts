@@ -2,7 +2,8 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { distroName, machineName, recipeName } from '../manifest/conf-values.js';
 import { commitId, MANIFEST_VERSION, type Manifest, type RepoSpec, type TargetSettings } from '../manifest/schema.js';
-import { isMap, KAS_DISABLED_LAYER_VALUES, KAS_LATEST_FORMAT, type KasMap } from './common.js';
+import { KAS_STANDARD_ENTRY } from '../conf/lines.js';
+import { isMap, KAS_DISABLED_LAYER_VALUES, type KasMap } from './common.js';
 import { mapBblayersConf, mapLocalConf } from './conf-header.js';
 
 /* A merged kas configuration mapped onto manifest keys, with what does not carry over. */
@@ -10,8 +11,10 @@ import { mapBblayersConf, mapLocalConf } from './conf-header.js';
 export interface KasImportOptions {
   /** name of the target in layers.yaml (default: "kas") */
   targetName?: string;
-  /** directory of the top kas file: base of repos without url */
+  /** the repository holding the top kas file (its git work tree): what repos without url are */
   baseDir?: string;
+  /** `FILE:LINE` of a key path, for messages (KasSource.origin) */
+  origin?: (keyPath: readonly string[]) => string;
 }
 
 export interface KasImport {
@@ -20,12 +23,39 @@ export interface KasImport {
   notCarried: string[];
 }
 
-const KNOWN_TOP_KEYS = new Set(['header', 'build_system', 'defaults', 'overrides', 'machine', 'distro', 'target', 'repos', 'local_conf_header', 'bblayers_conf_header']);
+const KNOWN_TOP_KEYS = new Set([
+  'header',
+  'build_system',
+  'defaults',
+  'overrides',
+  'machine',
+  'distro',
+  'target',
+  'repos',
+  'local_conf_header',
+  'bblayers_conf_header',
+]);
 
 /** Translates a merged kas configuration into a yoctoforge manifest. Pure. */
 export function kasToManifest(config: KasMap, options: KasImportOptions = {}): KasImport {
   const notCarried: string[] = [];
-  const version = isMap(config.header) && typeof config.header.version === 'number' ? config.header.version : KAS_LATEST_FORMAT;
+  const fail = (keyPath: string[], message: string): InputError =>
+    new InputError(`${options.origin ? `${options.origin(keyPath)}: ` : ''}${keyPath.join('.')}: ${message}`);
+  // a yoctoforge export carries the fixed lines of yoctoforge's own layout: it comes back as that layout
+  const localHeader = isMap(config.local_conf_header) ? config.local_conf_header : {};
+  const layout = Object.hasOwn(localHeader, KAS_STANDARD_ENTRY) ? 'yoctoforge' : 'kas';
+  for (const [entry, value] of Object.entries({
+    ...localHeader,
+    ...(isMap(config.bblayers_conf_header) ? config.bblayers_conf_header : {}),
+  })) {
+    if (value !== null && typeof value !== 'string') {
+      const where = Object.hasOwn(localHeader, entry) ? 'local_conf_header' : 'bblayers_conf_header';
+      throw fail(
+        [where, entry],
+        `expected conf text (a string), found ${Array.isArray(value) ? 'a list' : typeof value}; kas refuses it too`,
+      );
+    }
+  }
 
   for (const key of Object.keys(config)) {
     if (KNOWN_TOP_KEYS.has(key)) continue;
@@ -45,7 +75,8 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
     else if (!['branch', 'tag', 'refspec'].includes(key)) notCarried.push(`defaults.repos.${key}: unknown to yoctoforge`);
   }
   const overrides = isMap(config.overrides) && isMap(config.overrides.repos) ? config.overrides.repos : {};
-  for (const key of Object.keys(isMap(config.overrides) ? config.overrides : {})) if (key !== 'repos') notCarried.push(`overrides.${key}: unknown to yoctoforge`);
+  for (const key of Object.keys(isMap(config.overrides) ? config.overrides : {}))
+    if (key !== 'repos') notCarried.push(`overrides.${key}: unknown to yoctoforge`);
 
   const kasRepos = isMap(config.repos) ? config.repos : {};
   const repos: Record<string, RepoSpec> = {};
@@ -58,35 +89,53 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
       if (key === 'patches') notCarried.push(`${where}.patches: yoctoforge applies no patches to layer repositories`);
       else if (key === 'path') notCarried.push(`${where}.path: checkouts go to layers_dir/${name}`);
       else if (key === 'name') notCarried.push(`${where}.name: checkouts are named after the repo key (${name})`);
-      else if (key === 'signed' || key === 'allowed_signers') notCarried.push(`${where}.${key}: yoctoforge does not verify commit signatures`);
-      else if (key === 'type' && r.type !== 'git') notCarried.push(`${where}.type: ${String(r.type)}: yoctoforge syncs git repositories only`);
-      else if (!['url', 'type', 'commit', 'branch', 'tag', 'refspec', 'layers'].includes(key)) notCarried.push(`${where}.${key}: unknown to yoctoforge`);
+      else if (key === 'signed') {
+        if (r.signed === true) notCarried.push(`${where}.signed: yoctoforge does not verify commit signatures`);
+      } else if (key === 'allowed_signers') continue;
+      else if (key === 'type' && r.type !== 'git')
+        notCarried.push(`${where}.type: ${String(r.type)}: yoctoforge syncs git repositories only`);
+      else if (!['url', 'type', 'commit', 'branch', 'tag', 'refspec', 'layers'].includes(key))
+        notCarried.push(`${where}.${key}: unknown to yoctoforge`);
     }
-    let url = typeof r.url === 'string' ? r.url : undefined;
+    const ref = repoRef(r, repoDefaults, isMap(overrides[name]) ? overrides[name] : {}, where, notCarried, (key, message) =>
+      fail(['repos', name, ...(key ? [key] : [])], message),
+    );
+    let url = ref.url;
     if (url === undefined) {
       const dir = typeof r.path === 'string' ? path.resolve(options.baseDir ?? '.', r.path) : path.resolve(options.baseDir ?? '.');
       url = dir;
-      notCarried.push(`${where}: no url (a local, unversioned directory in kas); imported as url: ${dir}, which yoctoforge clones as a git repository`);
+      notCarried.push(
+        `${where}: no url: kas uses the folder ${dir} as it is (uncommitted changes too); yoctoforge clones its committed state`,
+      );
     }
-    const spec: RepoSpec = { url };
-    const ref = repoRef(r, repoDefaults, overrides[name], where, notCarried);
-    Object.assign(spec, ref);
+    // kas does no version control operation on a repository without url: it takes the folder as it is
+    const spec: RepoSpec = { url, ...(ref.url === undefined ? {} : ref.ref) };
 
     const layers = r.layers;
     let subs = ['.'];
     let enabled = ['.'];
-    if (isMap(layers) && Object.keys(layers).length > 0) {
+    if (isMap(layers) && Object.keys(layers).length === 0) {
+      // kas's `layers: {}`: a repository with no layer (bitbake beside openembedded-core)
+      subs = [];
+      enabled = [];
+    } else if (isMap(layers)) {
       subs = [];
       enabled = [];
       for (const [layer, value] of Object.entries(layers)) {
         const sub = layer === '' ? '.' : layer.replace(/\/+$/, '');
         subs.push(sub);
-        if (isMap(value)) notCarried.push(`${where}.layers.${layer}: layer properties (prio) are not carried; yoctoforge orders layers by their dependencies`);
-        if (value !== null && value !== undefined && !isMap(value) && KAS_DISABLED_LAYER_VALUES.includes(String(value).toLowerCase())) continue;
+        if (isMap(value))
+          notCarried.push(
+            `${where}.layers.${layer}: layer properties (prio) are not carried; yoctoforge orders layers by their dependencies`,
+          );
+        if (value !== null && value !== undefined && !isMap(value) && KAS_DISABLED_LAYER_VALUES.includes(String(value).toLowerCase()))
+          continue;
         enabled.push(sub);
       }
     }
     if (!(subs.length === 1 && subs[0] === '.')) spec.layers = subs;
+    if (layers !== undefined && layers !== null && !isMap(layers))
+      throw fail(['repos', name, 'layers'], 'expected a mapping of layer folders; kas refuses it too');
     repos[name] = spec;
     layerUse.push({ repo: name, subs, enabled });
   }
@@ -103,25 +152,29 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
 
   // the target
   const settings: TargetSettings = {};
+  // kas's defaults (libcmds.py, config.py): core-image-minimal, MACHINE ??= "qemux86-64", DISTRO ??= "nodistro"
   const targetValue = config.target ?? 'core-image-minimal';
   let images = Array.isArray(targetValue) ? targetValue.map(String) : [String(targetValue)];
-  if (config.target === undefined) notCarried.push('target: not set; kas builds core-image-minimal, and so will yoctoforge');
+  if (Array.isArray(targetValue) && targetValue.length === 0) {
+    notCarried.push(
+      'target: [] (kas runs bitbake without a target); yoctoforge needs an image and builds core-image-minimal: change targets.*.image',
+    );
+    images = ['core-image-minimal'];
+  }
   const mc = images.filter((i) => i.startsWith('mc:') || i.startsWith('multiconfig:'));
   if (mc.length > 0) notCarried.push(`target: multiconfig targets (${mc.join(', ')}) are not supported`);
   images = images.filter((i) => !mc.includes(i));
-  if (images.length === 0) throw new InputError('target: no image to build left (only multiconfig targets)');
+  if (images.length === 0) throw fail(['target'], 'no image to build left (only multiconfig targets)');
   for (const image of images) {
-    if (!recipeName.safeParse(image).success) throw new InputError(`target: "${image}" is not a recipe name yoctoforge accepts`);
+    if (!recipeName.safeParse(image).success) throw fail(['target'], `"${image}" is not a recipe name yoctoforge accepts`);
   }
-  if (config.machine === undefined) notCarried.push('machine: not set; kas builds for qemux86-64, and so will yoctoforge');
   const machine = String(config.machine ?? 'qemux86-64');
-  if (!machineName.safeParse(machine).success) throw new InputError(`machine: "${machine}" is not a machine name yoctoforge accepts`);
+  if (!machineName.safeParse(machine).success) throw fail(['machine'], `"${machine}" is not a machine name yoctoforge accepts`);
   settings.machine = machine;
-  // kas format 22 switched the default distro from poky to nodistro
-  const distro = String(config.distro ?? (version >= 22 ? 'nodistro' : 'poky'));
-  if (config.distro === undefined) notCarried.push(`distro: not set; kas format ${version} means ${distro}, written explicitly`);
-  if (!distroName.safeParse(distro).success) throw new InputError(`distro: "${distro}" is not a distro name yoctoforge accepts`);
+  const distro = config.distro === null || config.distro === undefined ? 'nodistro' : String(config.distro);
+  if (distro !== '' && !distroName.safeParse(distro).success) throw fail(['distro'], `"${distro}" is not a distro name yoctoforge accepts`);
   settings.distro = distro;
+  if (layout === 'kas') settings.conf_layout = 'kas';
 
   const total = layerUse.reduce((n, l) => n + l.subs.length, 0);
   const used = layerUse.reduce((n, l) => n + l.enabled.length, 0);
@@ -131,8 +184,8 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
     );
   }
 
-  Object.assign(settings, mapLocalConf(isMap(config.local_conf_header) ? config.local_conf_header : {}));
-  const bblayers = mapBblayersConf(isMap(config.bblayers_conf_header) ? config.bblayers_conf_header : {});
+  Object.assign(settings, mapLocalConf(localHeader, layout));
+  const bblayers = mapBblayersConf(isMap(config.bblayers_conf_header) ? config.bblayers_conf_header : {}, layout);
   if (bblayers !== undefined) settings.bblayers_conf = bblayers;
 
   const targetName = options.targetName ?? 'kas';
@@ -168,29 +221,60 @@ function unsupportedTopKey(key: string, value: unknown): string {
   }
 }
 
-function repoRef(r: KasMap, defaults: KasMap, override: unknown, where: string, notCarried: string[]): Pick<RepoSpec, 'branch' | 'tag' | 'commit'> {
-  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(r, k);
-  let commit = typeof r.commit === 'string' ? r.commit : undefined;
-  // null removes a default (format 18+)
-  let branch = has('branch') ? (r.branch ?? undefined) : defaults.branch;
-  let tag = has('tag') ? (r.tag ?? undefined) : defaults.tag;
-  const refspec = typeof r.refspec === 'string' ? r.refspec : !has('commit') && !has('branch') && !has('tag') && typeof defaults.refspec === 'string' ? defaults.refspec : undefined;
-  if (isMap(override) && typeof override.commit === 'string') commit = override.commit;
-  if (refspec !== undefined) {
+/**
+ * A repo's ref as kas resolves it (repos.py, Repo.factory): tag, branch and refspec default from
+ * defaults.repos (null removes a default), commit never does; refspec excludes commit, tag and
+ * branch; overrides (a lock file's commit, or commit: null to follow the branch head, branch,
+ * url) apply unless the repo uses refspec, where an override commit replaces the refspec.
+ */
+function repoRef(
+  r: KasMap,
+  defaults: KasMap,
+  override: KasMap,
+  where: string,
+  notCarried: string[],
+  fail: (key: string | undefined, message: string) => InputError,
+): { url?: string; ref: Pick<RepoSpec, 'branch' | 'tag' | 'commit'> } {
+  const own = (k: string): unknown => (Object.hasOwn(r, k) ? r[k] : defaults[k]);
+  const str = (v: unknown, key: string): string | undefined => {
+    if (v === null || v === undefined) return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return String(v);
+    throw fail(key, `expected a string, found ${JSON.stringify(v)}`);
+  };
+  let url = str(r.url, 'url');
+  let commit = str(r.commit, 'commit');
+  let tag = str(own('tag'), 'tag');
+  let branch = str(own('branch'), 'branch');
+  let refspec = str(own('refspec'), 'refspec');
+  if (commit === undefined && tag === undefined && branch === undefined && refspec === undefined && url !== undefined) {
+    throw fail(undefined, 'no commit, tag or branch (kas allows that only for a repository without url)');
+  }
+  if (refspec === undefined) {
+    if (Object.hasOwn(override, 'commit')) commit = str(override.commit, 'commit');
+    if (Object.hasOwn(override, 'branch')) branch = str(override.branch, 'branch');
+    if (Object.hasOwn(override, 'url')) url = str(override.url, 'url');
+  } else {
+    if (commit !== undefined || tag !== undefined || branch !== undefined)
+      throw fail('refspec', 'refspec together with commit, tag or branch (kas refuses the mixture)');
+    if (Object.hasOwn(override, 'commit')) refspec = str(override.commit, 'commit') ?? refspec;
     if (commitId.safeParse(refspec).success) commit = refspec;
-    else if (refspec.startsWith('refs/tags/')) tag = refspec.slice('refs/tags/'.length);
-    else if (refspec.startsWith('refs/heads/')) branch = refspec.slice('refs/heads/'.length);
+    else if (refspec.startsWith('refs/tags/')) tag = refspec;
     else branch = refspec;
   }
+  if (tag !== undefined && branch !== undefined) throw fail('tag', `both tag "${tag}" and branch "${branch}" (kas refuses them together)`);
   const out: Pick<RepoSpec, 'branch' | 'tag' | 'commit'> = {};
-  if (typeof branch === 'string') out.branch = branch;
-  if (typeof tag === 'string') {
-    if (out.branch) notCarried.push(`${where}: both branch and tag; the tag ${tag} is dropped`);
-    else out.tag = tag;
-  }
+  // kas accepts full ref names (refs/heads/X, refs/tags/X)
+  if (branch !== undefined) out.branch = branch.replace(/^refs\/heads\//, '');
+  if (tag !== undefined) out.tag = tag.replace(/^refs\/tags\//, '');
   if (commit !== undefined) {
     if (commitId.safeParse(commit).success) out.commit = commit;
-    else notCarried.push(`${where}.commit: "${commit}" is not a full commit id; dropped`);
+    else if (/^[0-9a-f]{4,39}$/i.test(commit)) {
+      const follows = out.branch ? `branch ${out.branch}` : out.tag ? `tag ${out.tag}` : 'the remote default branch';
+      notCarried.push(
+        `${where}.commit: "${commit}" is an abbreviated commit id, which kas resolves in its clone; yoctoforge pins full ids only and follows ${follows} instead: write the full id`,
+      );
+    } else throw fail('commit', `"${commit}" is not a commit id`);
   }
-  return out;
+  return { url, ref: out };
 }

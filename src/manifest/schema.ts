@@ -70,8 +70,14 @@ const userSchema = z.strictObject({
   name: accountName,
   uid: z.number().int().min(0).max(65534).optional(),
   groups: z.array(accountName).optional(),
-  shell: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path such as /bin/sh').optional(),
-  home: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path').optional(),
+  shell: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path such as /bin/sh')
+    .optional(),
+  home: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path')
+    .optional(),
   password_hash: passwordHash.optional(),
 });
 
@@ -79,7 +85,8 @@ const userSchema = z.strictObject({
 export const targetSettingsShape = {
   image: recipeName.optional(),
   machine: machineName.optional(),
-  distro: distroName.optional(),
+  /** "" is kas's `distro: ""` (BitBake then reads no distro conf) */
+  distro: distroName.or(z.literal('')).optional(),
   init_manager: initManager.optional(),
   distro_features: z.array(confWord).optional(),
   image_features: z.array(confWord).optional(),
@@ -95,6 +102,13 @@ export const targetSettingsShape = {
   local_conf: z.string().optional(),
   /** Raw BitBake conf text, rendered verbatim at the end of bblayers.conf. */
   bblayers_conf: z.string().optional(),
+  /**
+   * How local.conf and bblayers.conf are laid out. "yoctoforge" (default): MACHINE and DISTRO
+   * first, poky's sample defaults, local_conf last. "kas" (what `import kas` writes): as kas
+   * writes them, local_conf first and MACHINE ??= / DISTRO ??= after it as weak defaults, no
+   * sample defaults, BBPATH ?= / BBFILES ??= after bblayers_conf; the build kas would run.
+   */
+  conf_layout: z.enum(['yoctoforge', 'kas']).optional(),
 };
 
 export const targetSchema = z.strictObject(targetSettingsShape);
@@ -149,7 +163,10 @@ const syncSchema = z.strictObject({
 
 const buildEnvSchema = z.strictObject({
   engine: z.enum(['docker', 'podman', 'none']).optional(),
-  base_image: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference such as debian:12').optional(),
+  base_image: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference such as debian:12')
+    .optional(),
 });
 
 export const BITBAKE_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
@@ -174,7 +191,10 @@ export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(MANIFEST_VERSION).optional(),
   /** the Yocto release series; default branch of every repo */
-  series: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a release series name such as scarthgap').optional(),
+  series: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/, 'a release series name such as scarthgap')
+    .optional(),
   layers_dir: confPath.optional(),
   build_dir: confPath.optional(),
   repos: z

@@ -22,6 +22,7 @@ export interface Target {
   variables: Record<string, string>;
   localConf?: string;
   bblayersConf?: string;
+  confLayout: 'yoctoforge' | 'kas';
   /** the merged settings as the manifest spells them (variables merged key by key): what conf/lines.ts reads */
   settings: TargetSettings;
   /** where each set value came from, by setting key (`variables.NAME` per variable): a SettingsSource's origin */
@@ -105,6 +106,7 @@ export function resolveTarget(project: Project, name?: string, overrides?: (chos
     variables: merged.variables!,
     localConf: merged.local_conf,
     bblayersConf: merged.bblayers_conf,
+    confLayout: merged.conf_layout ?? 'yoctoforge',
     settings: merged,
     origins,
     overridden: Object.entries(origins)
@@ -140,18 +142,38 @@ function mergeSources(sources: SettingsSource[]): { merged: TargetSettings; orig
 function checkAccounts(target: Target, where: string): void {
   const groups = new Set(target.groups.map((g) => g.name));
   const users = new Set(target.users.map((u) => u.name));
-  const builtinGroups = new Set(['root', 'sudo', 'wheel', 'users', 'video', 'audio', 'dialout', 'input', 'plugdev', 'netdev', 'disk', 'adm', 'tty', 'kmem', 'render']);
+  const builtinGroups = new Set([
+    'root',
+    'sudo',
+    'wheel',
+    'users',
+    'video',
+    'audio',
+    'dialout',
+    'input',
+    'plugdev',
+    'netdev',
+    'disk',
+    'adm',
+    'tty',
+    'kmem',
+    'render',
+  ]);
   for (const user of target.users) {
     for (const group of user.groups ?? []) {
       if (!groups.has(group) && !builtinGroups.has(group)) {
-        throw new InputError(`${where}.users: user "${user.name}" is put in group "${group}", which is neither declared under groups nor a standard group`);
+        throw new InputError(
+          `${where}.users: user "${user.name}" is put in group "${group}", which is neither declared under groups nor a standard group`,
+        );
       }
     }
   }
   for (const group of target.groups) {
     for (const member of group.members ?? []) {
       if (member !== 'root' && !users.has(member)) {
-        throw new InputError(`${where}.groups: group "${group.name}" lists member "${member}", who is neither root nor declared under users`);
+        throw new InputError(
+          `${where}.groups: group "${group.name}" lists member "${member}", who is neither root nor declared under users`,
+        );
       }
     }
   }
