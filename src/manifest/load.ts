@@ -50,7 +50,7 @@ const MULTILINE_KEYS = new Set(['local_conf', 'bblayers_conf']);
  * them (a NUL in a URL would reach git's argv; a newline in a key would split every message).
  */
 function controlCharacterProblems(value: unknown, keyPath: string[], doc: Document, lineCounter: LineCounter, label: string): string[] {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+  // finding control characters is its job
   const bad = (text: string, multiline: boolean): boolean => (multiline ? /[\u0000-\u0008\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/).test(text);
   if (typeof value === 'string') {
     const multiline = MULTILINE_KEYS.has(keyPath[keyPath.length - 1] ?? '');

@@ -48,7 +48,7 @@ export function timestamp(date = new Date()): string {
  */
 export function terminalText(text: string): string {
   // C0 controls, DEL, C1 controls, and the bidirectional overrides that reorder what is shown
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+  // finding control characters is its job
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';

@@ -21,7 +21,7 @@ function expectOneLine(r: { code: number; stderr: string }, code: number, messag
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines[0]).toMatch(/^yoctoforge: error: /);
   expect(lines[0]).toMatch(message);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
+  // the test looks for raw control characters
   expect(r.stderr).not.toMatch(/this is a bug|\n\s+at |[\u0000-\u0009\u000b-\u001f\u007f]/);
 }
 
@@ -208,7 +208,7 @@ describe('what layer.conf files say reaches the terminal escaped', () => {
     const conf = path.join(dir, 'layers', 'poky', 'meta-poky', 'conf', 'layer.conf');
     writeFileSync(conf, `${readFileSync(conf, 'utf8')}BBFILE_COLLECTIONS += "evil\x1b]0;owned\x07\x1b[2J"\n`);
     const r = runCli(['layers'], { cwd: dir, env });
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
+    // the test looks for raw control characters
     expect(r.stdout + r.stderr).not.toMatch(/\x1b/);
     expect(r.stdout).toMatch(/evil\\x1b\]0;owned\\x07\\x1b\[2J/);
     writeFileSync(conf, `A = "xxxxxxxxxxxxxxxx"\n${Array.from({ length: 40 }, () => 'A .= "${A}"').join('\n')}\n`);

@@ -41,8 +41,6 @@ export function registerCommands(program: Command): void {
   registerSchema(program);
   registerForeach(program);
   registerClean(program);
-  registerStatus(program);
-  registerShow(program);
   registerCompletion(program);
   registerCache(program);
 }
