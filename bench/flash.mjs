@@ -28,13 +28,15 @@ sh('truncate', ['-s', '2G', image]);
 const fatStart = 8192;
 const fatSectors = 256 * 2048;
 const rootStart = fatStart + fatSectors;
-sh('sfdisk', ['-q', image], { input: `label: dos\nstart=${fatStart}, size=${fatSectors}, type=c, bootable\nstart=${rootStart}, type=83\n` });
+sh('sfdisk', ['-q', image], {
+  input: `label: dos\nstart=${fatStart}, size=${fatSectors}, type=c, bootable\nstart=${rootStart}, type=83\n`,
+});
 sh('mkfs.vfat', ['-F', '16', '--offset', String(fatStart), image, String(fatSectors / 2)]);
 const rootKiB = (2 * 1024 ** 3 - rootStart * 512) / 1024;
 sh('mkfs.ext4', ['-q', '-F', '-E', `offset=${rootStart * 512}`, '-d', rootDir, image, `${rootKiB}k`]);
 rmSync(rootDir, { recursive: true, force: true });
 writeFileSync(`${image}.bmap`, sh('bmaptool', ['-q', 'create', image]));
-const mappedMB = Number(/<MappedBlocksCount>\s*(\d+)/.exec(sh('cat', [`${image}.bmap`]))[1]) * 4096 / 1e6;
+const mappedMB = (Number(/<MappedBlocksCount>\s*(\d+)/.exec(sh('cat', [`${image}.bmap`]))[1]) * 4096) / 1e6;
 
 const compressed = {
   bz2: { file: `${image}.bz2`, make: `lbzip2 -kc ${image} > ${image}.bz2`, floor: `lbzip2 -dc ${image}.bz2 > /dev/null` },
@@ -76,7 +78,19 @@ try {
     const file = compressed[f].file;
     const floor = best(['bash', '-c', compressed[f].floor]);
     const ours = best(['node', cli, 'flash', device, '--image', file, '--bmap', `${image}.bmap`, '--force', '--yes']);
-    const oursNoVerify = best(['node', cli, 'flash', device, '--image', file, '--bmap', `${image}.bmap`, '--force', '--yes', '--no-verify']);
+    const oursNoVerify = best([
+      'node',
+      cli,
+      'flash',
+      device,
+      '--image',
+      file,
+      '--bmap',
+      `${image}.bmap`,
+      '--force',
+      '--yes',
+      '--no-verify',
+    ]);
     const bmaptool = best(['bmaptool', '-q', 'copy', '--bmap', `${image}.bmap`, file, device]);
     rows.push({ format: f, floor, ours, oursNoVerify, bmaptool });
     console.log(
@@ -87,10 +101,15 @@ try {
   }
   const raw = best(['node', cli, 'flash', device, '--image', image, '--force', '--yes']);
   const rawBmaptool = best(['bmaptool', '-q', 'copy', image, device]);
-  console.log(`raw     yoctoforge ${raw.seconds.toFixed(2)} s (${raw.rssMB.toFixed(0)} MB RSS, verified) | bmaptool copy ${rawBmaptool.seconds.toFixed(2)} s`);
+  console.log(
+    `raw     yoctoforge ${raw.seconds.toFixed(2)} s (${raw.rssMB.toFixed(0)} MB RSS, verified) | bmaptool copy ${rawBmaptool.seconds.toFixed(2)} s`,
+  );
   console.log(`image: 2 GiB, ${mappedMB.toFixed(0)} MB mapped; ${runs} runs each, median seconds, peak RSS; ${os.cpus().length} CPUs`);
   mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(path.join(root, 'bench', 'results', 'flash.json'), `${JSON.stringify({ mappedMB, runs, rows, raw, rawBmaptool }, null, 2)}\n`);
+  writeFileSync(
+    path.join(root, 'bench', 'results', 'flash.json'),
+    `${JSON.stringify({ mappedMB, runs, rows, raw, rawBmaptool }, null, 2)}\n`,
+  );
 } finally {
   spawnSync('losetup', ['-d', device]);
   rmSync(work, { recursive: true, force: true });

@@ -12,7 +12,7 @@ const sample = readFileSync(fileURLToPath(new URL('../test/fixtures/bitbake/01-b
   .filter((l) => l.startsWith('NOTE: ') || l.startsWith('WARNING: '));
 const parser = new KnottyParser();
 const gc = globalThis.gc ?? (() => {});
-let text = '';
+let text;
 let produced = 0;
 let i = 0;
 // Realistic variety: recipe names change, so the running-task set sees many keys.
@@ -39,5 +39,9 @@ events += parser.end().length;
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 gc();
 const heapAfter = process.memoryUsage().heapUsed;
-console.log(`${total} lines in ${seconds.toFixed(2)} s: ${Math.round(total / seconds).toLocaleString('en')} lines/s (goal >= 10,000), ${events} events`);
-console.log(`heap before ${(heapBefore / 1048576).toFixed(1)} MiB, after ${(heapAfter / 1048576).toFixed(1)} MiB, rss ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);
+console.log(
+  `${total} lines in ${seconds.toFixed(2)} s: ${Math.round(total / seconds).toLocaleString('en')} lines/s (goal >= 10,000), ${events} events`,
+);
+console.log(
+  `heap before ${(heapBefore / 1048576).toFixed(1)} MiB, after ${(heapAfter / 1048576).toFixed(1)} MiB, rss ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`,
+);

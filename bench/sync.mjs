@@ -62,19 +62,28 @@ function run(cmd, args, opts) {
 }
 
 const { dir: mirrorDir, real } = mirrors();
-const commit = (name) => execFileSync('git', ['-C', path.join(mirrorDir, `${name}.git`), 'rev-parse', 'scarthgap'], { encoding: 'utf8' }).trim();
+const commit = (name) =>
+  execFileSync('git', ['-C', path.join(mirrorDir, `${name}.git`), 'rev-parse', 'scarthgap'], { encoding: 'utf8' }).trim();
 
 // yoctoforge project: URLs are the mirror paths, as in the kas file below.
 const yfDir = path.join(work, 'yf');
 mkdirSync(yfDir);
-const repoLines = names.map((n) => `  ${n}:\n    url: ${path.join(mirrorDir, `${n}.git`)}\n    commit: ${commit(n)}\n    layers: [${layersOf[n].join(', ')}]`);
-writeFileSync(path.join(yfDir, 'layers.yaml'), `series: scarthgap\nrepos:\n${repoLines.join('\n')}\ntargets:\n  t: { image: core-image-base, machine: raspberrypi4-64 }\n`);
+const repoLines = names.map(
+  (n) => `  ${n}:\n    url: ${path.join(mirrorDir, `${n}.git`)}\n    commit: ${commit(n)}\n    layers: [${layersOf[n].join(', ')}]`,
+);
+writeFileSync(
+  path.join(yfDir, 'layers.yaml'),
+  `series: scarthgap\nrepos:\n${repoLines.join('\n')}\ntargets:\n  t: { image: core-image-base, machine: raspberrypi4-64 }\n`,
+);
 
 const kasDir = path.join(work, 'kas');
 mkdirSync(kasDir);
 const kasVersion = (() => {
   try {
-    return run(process.env.KAS ?? 'kas', ['--version'], {}).trim() || spawnSync(process.env.KAS ?? 'kas', ['--version'], { encoding: 'utf8' }).stderr.trim();
+    return (
+      run(process.env.KAS ?? 'kas', ['--version'], {}).trim() ||
+      spawnSync(process.env.KAS ?? 'kas', ['--version'], { encoding: 'utf8' }).stderr.trim()
+    );
   } catch {
     return undefined;
   }
@@ -83,9 +92,15 @@ const kasVersion = (() => {
 const kasModern = Number(/kas (\d+)/.exec(kasVersion ?? '')?.[1] ?? 0) >= 4;
 const pin = (n) => (kasModern ? `    commit: "${commit(n)}"\n    branch: "scarthgap"` : `    refspec: "${commit(n)}"`);
 const kasRepos = names
-  .map((n) => `  ${n}:\n    url: "${path.join(mirrorDir, `${n}.git`)}"\n${pin(n)}\n    layers:\n${layersOf[n].map((l) => `      ${l}:`).join('\n')}`)
+  .map(
+    (n) =>
+      `  ${n}:\n    url: "${path.join(mirrorDir, `${n}.git`)}"\n${pin(n)}\n    layers:\n${layersOf[n].map((l) => `      ${l}:`).join('\n')}`,
+  )
   .join('\n');
-writeFileSync(path.join(kasDir, 'kas.yml'), `header:\n  version: ${kasModern ? 14 : 12}\nmachine: raspberrypi4-64\ntarget: core-image-base\nrepos:\n${kasRepos}\n`);
+writeFileSync(
+  path.join(kasDir, 'kas.yml'),
+  `header:\n  version: ${kasModern ? 14 : 12}\nmachine: raspberrypi4-64\ntarget: core-image-base\nrepos:\n${kasRepos}\n`,
+);
 
 const env = { ...process.env, CI: 'true', YOCTOFORGE_CACHE_DIR: path.join(work, 'cache') };
 const yfCold = [];
@@ -109,10 +124,15 @@ const help = [];
 for (let i = 0; i < 10; i++) help.push(time(() => run(process.execPath, [cli, '--help'], {})));
 
 const fmt = (v) => (v === undefined ? 'n/a' : `${v.toFixed(3)} s`);
-console.log(`repositories: ${real ? `real (${mirrorDir})` : 'synthetic (set YOCTOFORGE_BENCH_MIRRORS for the real ones)'}; median of ${runs} runs; ${os.cpus().length} CPUs`);
+console.log(
+  `repositories: ${real ? `real (${mirrorDir})` : 'synthetic (set YOCTOFORGE_BENCH_MIRRORS for the real ones)'}; median of ${runs} runs; ${os.cpus().length} CPUs`,
+);
 console.log(`kas: ${kasVersion ?? 'not installed'}`);
 console.log(`cold checkout  yoctoforge ${fmt(median(yfCold))}   kas ${fmt(kasCold.length ? median(kasCold) : undefined)}`);
 console.log(`warm checkout  yoctoforge ${fmt(median(yfWarm))}   kas ${fmt(kasWarm.length ? median(kasWarm) : undefined)}`);
-if (kasWarm.length) console.log(`warm ratio yoctoforge/kas: ${(median(yfWarm) / median(kasWarm)).toFixed(2)} (goal < 0.33); cold ratio: ${(median(yfCold) / median(kasCold)).toFixed(2)} (goal <= 1)`);
+if (kasWarm.length)
+  console.log(
+    `warm ratio yoctoforge/kas: ${(median(yfWarm) / median(kasWarm)).toFixed(2)} (goal < 0.33); cold ratio: ${(median(yfCold) / median(kasCold)).toFixed(2)} (goal <= 1)`,
+  );
 console.log(`yoctoforge --help: ${(median(help) * 1000).toFixed(0)} ms (goal < 150 ms)`);
 rmSync(work, { recursive: true, force: true });

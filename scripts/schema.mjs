@@ -28,7 +28,9 @@ if (process.argv.includes('--check')) {
   let current = '';
   try {
     current = readFileSync(file, 'utf8');
-  } catch {}
+  } catch {
+    // no committed schema yet: it is stale
+  }
   if (current !== text) {
     console.error('schema/layers.schema.json is stale: run `npm run build` and commit it');
     process.exit(1);

@@ -14,7 +14,13 @@ export interface Artifact {
  * `<image>-<machine>.rootfs.<type>` links to the newest; we take the links' targets for the
  * requested IMAGE_FSTYPES (all image types when none was requested) and the package manifest.
  */
-export async function collectArtifacts(opts: { projectDir: string; deployDir: string; image: string; machine: string; fstypes: string[] }): Promise<Artifact[]> {
+export async function collectArtifacts(opts: {
+  projectDir: string;
+  deployDir: string;
+  image: string;
+  machine: string;
+  fstypes: string[];
+}): Promise<Artifact[]> {
   const prefix = `${opts.image}-${opts.machine}`;
   const entries = await readdir(opts.deployDir).catch(() => [] as string[]);
   const found: Artifact[] = [];

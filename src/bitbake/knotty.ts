@@ -178,7 +178,15 @@ export class KnottyParser {
     }
     if ((m = RE.sstate.exec(line))) {
       const n = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
-      const summary: SstateSummary = { wanted: n[0], local: n[1], mirrors: n[2], missed: n[3], current: n[4], matchPercent: n[5], completePercent: n[6] };
+      const summary: SstateSummary = {
+        wanted: n[0],
+        local: n[1],
+        mirrors: n[2],
+        missed: n[3],
+        current: n[4],
+        matchPercent: n[5],
+        completePercent: n[6],
+      };
       this.progress.sstate = summary;
       events.push({ kind: 'sstate-summary', summary });
     }

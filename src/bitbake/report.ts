@@ -44,7 +44,9 @@ export interface BuildReport {
   log: string;
 }
 
-export function summariseProgress(progress: BuildProgress): Pick<BuildReport, 'tasks' | 'sstate' | 'failures' | 'warnings' | 'recipesParsed'> {
+export function summariseProgress(
+  progress: BuildProgress,
+): Pick<BuildReport, 'tasks' | 'sstate' | 'failures' | 'warnings' | 'recipesParsed'> {
   return {
     tasks: progress.tasksSummary ? { ...progress.tasksSummary, total: progress.taskTotal } : undefined,
     sstate: progress.sstate,
@@ -62,7 +64,15 @@ export async function writeReport(buildDir: string, report: BuildReport): Promis
 
 const text = z.string();
 const count = z.number().finite();
-const sstateSchema = z.looseObject({ wanted: count, local: count, mirrors: count, missed: count, current: count, matchPercent: count, completePercent: count });
+const sstateSchema = z.looseObject({
+  wanted: count,
+  local: count,
+  mirrors: count,
+  missed: count,
+  current: count,
+  matchPercent: count,
+  completePercent: count,
+});
 /** report.json as read back: every field a reader uses has the type it expects (a file may come from elsewhere). */
 const reportSchema = z.looseObject({
   version: z.literal(1),
@@ -85,8 +95,12 @@ const reportSchema = z.looseObject({
   artifacts: z.array(z.looseObject({ path: text, type: text, size: count })),
   imageSize: count.optional(),
   packages: z.array(z.looseObject({ name: text, arch: text, version: text })).optional(),
-  slowestTasks: z.array(z.looseObject({ recipe: text, task: text, start: count, seconds: count, failed: z.boolean().optional() })).optional(),
-  graph: z.looseObject({ recipes: count, packages: z.record(text, z.looseObject({ providers: z.array(text), inGraph: z.boolean() })) }).optional(),
+  slowestTasks: z
+    .array(z.looseObject({ recipe: text, task: text, start: count, seconds: count, failed: z.boolean().optional() }))
+    .optional(),
+  graph: z
+    .looseObject({ recipes: count, packages: z.record(text, z.looseObject({ providers: z.array(text), inGraph: z.boolean() })) })
+    .optional(),
   log: text,
 }) satisfies z.ZodType<BuildReport>;
 
@@ -103,7 +117,9 @@ export async function readReport(file: string): Promise<BuildReport> {
   const result = reportSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new InputError(`${file} is not a yoctoforge build report: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
+    throw new InputError(
+      `${file} is not a yoctoforge build report: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`,
+    );
   }
   return result.data;
 }

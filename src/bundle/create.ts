@@ -50,9 +50,15 @@ async function checkCheckouts(project: Project, lock: Lock | undefined): Promise
     const git = await gitAt(dir, false).catch(() => undefined);
     const head = git ? (await git.raw(['rev-parse', 'HEAD']).catch(() => '')).trim() : '';
     if (!head) throw new InputError(`${dir} is not a synced checkout: run \`yoctoforge sync\` before bundling`);
-    if (head !== locked.commit) throw new InputError(`${name} is at ${head.slice(0, 12)}, not at its locked ${locked.commit.slice(0, 12)}: run \`yoctoforge sync\` (or \`sync --update\` to lock what you have)`);
+    if (head !== locked.commit)
+      throw new InputError(
+        `${name} is at ${head.slice(0, 12)}, not at its locked ${locked.commit.slice(0, 12)}: run \`yoctoforge sync\` (or \`sync --update\` to lock what you have)`,
+      );
     const dirty = (await git!.raw(['status', '--porcelain', '--untracked-files=no'])).trim();
-    if (dirty) throw new InputError(`${name} has uncommitted changes (${dirty.split('\n').length} files): a bundle holds only committed, locked work; commit or stash them`);
+    if (dirty)
+      throw new InputError(
+        `${name} has uncommitted changes (${dirty.split('\n').length} files): a bundle holds only committed, locked work; commit or stash them`,
+      );
   }
   return lock;
 }
@@ -94,10 +100,26 @@ async function bundleRepo(checkout: string, into: string, name: string, commit: 
  * user's git config.
  */
 async function deterministicPack(checkout: string, commit: string, onlyCommit: boolean, base: string): Promise<void> {
-  const settings = ['pack.threads=1', 'pack.window=10', 'pack.depth=50', 'pack.compression=6', 'core.compression=6', 'pack.indexVersion=2', 'pack.writeReverseIndex=false'];
+  const settings = [
+    'pack.threads=1',
+    'pack.window=10',
+    'pack.depth=50',
+    'pack.compression=6',
+    'core.compression=6',
+    'pack.indexVersion=2',
+    'pack.writeReverseIndex=false',
+  ];
   const config = settings.flatMap((s) => ['-c', s]);
-  const objects = await execa('git', [...config, 'rev-list', '--objects', ...(onlyCommit ? ['--no-walk'] : []), commit], { cwd: checkout, stdin: 'ignore', maxBuffer: 1024 ** 3 });
-  await execa('git', [...config, 'pack-objects', '--quiet', '--no-reuse-delta', '--no-reuse-object', base], { cwd: checkout, input: `${objects.stdout}\n`, maxBuffer: 1024 ** 3 });
+  const objects = await execa('git', [...config, 'rev-list', '--objects', ...(onlyCommit ? ['--no-walk'] : []), commit], {
+    cwd: checkout,
+    stdin: 'ignore',
+    maxBuffer: 1024 ** 3,
+  });
+  await execa('git', [...config, 'pack-objects', '--quiet', '--no-reuse-delta', '--no-reuse-object', base], {
+    cwd: checkout,
+    input: `${objects.stdout}\n`,
+    maxBuffer: 1024 ** 3,
+  });
 }
 
 /** Mirror tarballs and source archives at the top of DL_DIR (not the fetcher's own git2/ clones, locks or stamps). */
@@ -131,7 +153,11 @@ async function normalise(dir: string): Promise<void> {
   }
 }
 
-export async function createBundle(project: Project, target: Target, options: BundleOptions): Promise<{ file: string; parts: BundlePart[]; bytes: number }> {
+export async function createBundle(
+  project: Project,
+  target: Target,
+  options: BundleOptions,
+): Promise<{ file: string; parts: BundlePart[]; bytes: number }> {
   const say = options.onProgress ?? ((): void => undefined);
   const lock = await checkCheckouts(project, await readLock(project));
   const layers = await checkLayers(project, target);
@@ -142,12 +168,24 @@ export async function createBundle(project: Project, target: Target, options: Bu
     await mkdir(path.join(root, 'repos'), { recursive: true });
     await copyFile(project.manifestFile, path.join(root, 'layers.yaml'));
     await copyFile(lockFilePath(project), path.join(root, 'layers.lock.yaml'));
-    const info: BundleInfo = { format: BUNDLE_FORMAT, tool: `yoctoforge ${VERSION}`, target: target.name, repos: {}, downloads: Boolean(options.downloads) };
+    const info: BundleInfo = {
+      format: BUNDLE_FORMAT,
+      tool: `yoctoforge ${VERSION}`,
+      target: target.name,
+      repos: {},
+      downloads: Boolean(options.downloads),
+    };
     const parts: BundlePart[] = [];
     for (const name of Object.keys(project.manifest.repos).sort()) {
       say(`bundling ${name}`);
       const locked = lock.repos[name]!;
-      const kind = await bundleRepo(path.join(paths.layersDir, name), path.join(root, 'repos'), name, locked.commit, Boolean(options.shallow));
+      const kind = await bundleRepo(
+        path.join(paths.layersDir, name),
+        path.join(root, 'repos'),
+        name,
+        locked.commit,
+        Boolean(options.shallow),
+      );
       info.repos[name] = { commit: locked.commit, url: locked.url, kind };
       const entry = path.join(root, 'repos', kind === 'bundle' ? `${name}.bundle` : `${name}.git`);
       parts.push({ name: `repos/${path.basename(entry)}`, bytes: kind === 'bundle' ? (await stat(entry)).size : await sizeOf(entry) });

@@ -9,9 +9,7 @@ import { listSstateFiles, objectOf, publishOrder, type SstateFile } from './obje
 import { processAlive } from '../util/pidfile.js';
 
 export type PublishTarget =
-  | { kind: 'directory'; path: string }
-  | { kind: 'rsync'; destination: string }
-  | { kind: 's3'; bucket: string; prefix: string };
+  { kind: 'directory'; path: string } | { kind: 'rsync'; destination: string } | { kind: 's3'; bucket: string; prefix: string };
 
 /** `s3://BUCKET/PREFIX`, `rsync://HOST/MODULE/PATH` or `[USER@]HOST:PATH` (rsync over ssh), else a directory. */
 export function parsePublishTarget(text: string, baseDir = process.cwd()): PublishTarget {

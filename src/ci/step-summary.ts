@@ -7,7 +7,12 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g,
 
 export function stepSummaryMarkdown(r: BuildReport): string {
   const icon = r.result === 'success' ? '✅' : r.result === 'interrupted' ? '⏹️' : '❌';
-  const lines = [`### ${icon} yoctoforge ${r.mode === 'dry-run' ? 'dry run' : 'build'} of \`${r.target}\`: ${r.result}`, '', '| | |', '|---|---|'];
+  const lines = [
+    `### ${icon} yoctoforge ${r.mode === 'dry-run' ? 'dry run' : 'build'} of \`${r.target}\`: ${r.result}`,
+    '',
+    '| | |',
+    '|---|---|',
+  ];
   for (const [k, v] of summaryRows(r)) lines.push(`| ${cell(k)} | ${cell(v)} |`);
   if (r.artifacts.length > 0) {
     lines.push('', '| artifact | size |', '|---|---|');
@@ -15,7 +20,8 @@ export function stepSummaryMarkdown(r: BuildReport): string {
   }
   if (r.graph) {
     lines.push('', '| package | in the task graph | providers |', '|---|---|---|');
-    for (const [p, info] of Object.entries(r.graph.packages)) lines.push(`| ${cell(p)} | ${info.inGraph ? 'yes' : '**no**'} | ${cell(info.providers.join(', '))} |`);
+    for (const [p, info] of Object.entries(r.graph.packages))
+      lines.push(`| ${cell(p)} | ${info.inGraph ? 'yes' : '**no**'} | ${cell(info.providers.join(', '))} |`);
   }
   return `${lines.join('\n')}\n\n`;
 }

@@ -17,7 +17,16 @@ import { loadProject } from '../manifest/load.js';
 import { targetNames } from '../manifest/target.js';
 import { logLine, warnLine } from '../util/output.js';
 import { formatDuration, formatSize } from '../util/units.js';
-import { buildEnvironmentStep, checkLayersStep, loadBuildContext, prepare, renderConfStep, runSpecFor, syncStep, type PreparedContext } from './prepare.js';
+import {
+  buildEnvironmentStep,
+  checkLayersStep,
+  loadBuildContext,
+  prepare,
+  renderConfStep,
+  runSpecFor,
+  syncStep,
+  type PreparedContext,
+} from './prepare.js';
 
 export interface BuildOptions {
   projectDir: string;
@@ -44,7 +53,8 @@ export interface BuildOptions {
 export async function runBuild(options: BuildOptions): Promise<void> {
   const { targets, recipes } = await splitWords(options);
   options = { ...options, recipes: [...(options.recipes ?? []), ...recipes] };
-  if (options.task !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(options.task)) throw new InputError(`-c ${options.task}: expected a BitBake task name such as compile or do_compile`);
+  if (options.task !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(options.task))
+    throw new InputError(`-c ${options.task}: expected a BitBake task name such as compile or do_compile`);
   if (options.dryRun && (options.task || options.recipes?.length || options.bitbakeArgs?.length)) {
     throw new InputError('--dry-run resolves the image task graph; it does not take -c, recipes or BitBake arguments');
   }
@@ -113,7 +123,19 @@ async function buildTarget(options: BuildOptions): Promise<void> {
     const ctx = await prepare(loaded, [syncStep(options.locked), checkLayersStep, renderConfStep, buildEnvironmentStep]);
     const bitbakeArgs = bitbakeArguments(ctx.target.image, options);
     const buildsImage = !options.task && !options.recipes?.length;
-    run = { projectDir: ctx.project.dir, buildDir: ctx.buildDir, target: ctx.target, engine: ctx.engine, lock: ctx.lock, dryRun, startedAt: new Date(), logFile: '', progress: new KnottyParser().progress, bitbakeArgs, buildsImage };
+    run = {
+      projectDir: ctx.project.dir,
+      buildDir: ctx.buildDir,
+      target: ctx.target,
+      engine: ctx.engine,
+      lock: ctx.lock,
+      dryRun,
+      startedAt: new Date(),
+      logFile: '',
+      progress: new KnottyParser().progress,
+      bitbakeArgs,
+      buildsImage,
+    };
     const current = run;
     let exitCode: number | undefined;
     const bitbakeStep: Step<PreparedContext> = {
@@ -124,7 +146,8 @@ async function buildTarget(options: BuildOptions): Promise<void> {
       },
     };
     await runSteps([diskSpaceStep(dryRun), bitbakeStep], ctx);
-    if (exitCode !== 0) throw bitbakeFailure(run.progress, exitCode, ctx.target.image, path.relative(process.cwd(), run.logFile) || run.logFile);
+    if (exitCode !== 0)
+      throw bitbakeFailure(run.progress, exitCode, ctx.target.image, path.relative(process.cwd(), run.logFile) || run.logFile);
     const report = await finish(run, 'success');
     result = 'success';
     for (const line of outcomeLines(report)) logLine(line);
@@ -199,7 +222,9 @@ async function runBitbake(ctx: PreparedContext, run: BitbakeRun, report: (m: str
 
 function bitbakeSummary(run: BitbakeRun): string {
   const p = run.progress;
-  return run.dryRun ? `${p.recipesParsed ? `${p.recipesParsed} recipes parsed, ` : ''}task graph resolved` : `${p.tasksSummary?.attempted ?? 0} tasks`;
+  return run.dryRun
+    ? `${p.recipesParsed ? `${p.recipesParsed} recipes parsed, ` : ''}task graph resolved`
+    : `${p.tasksSummary?.attempted ?? 0} tasks`;
 }
 
 async function finish(run: BitbakeRun, result: BuildReport['result']): Promise<BuildReport> {

@@ -23,7 +23,12 @@ export async function runBundle(options: BundleCommandOptions): Promise<void> {
   const target = resolveTarget(project, options.target);
   const output = path.resolve(options.output ?? path.join(project.dir, `${target.name}.bundle.tar.gz`));
   refuseOverwritingInput(output, [project.manifestFile, lockFilePath(project)], '--output');
-  const result = await createBundle(project, target, { output, shallow: options.shallow, downloads: options.downloads, onProgress: logLine });
+  const result = await createBundle(project, target, {
+    output,
+    shallow: options.shallow,
+    downloads: options.downloads,
+    onProgress: logLine,
+  });
   for (const part of result.parts) logLine(`  ${part.name.padEnd(40)} ${formatSize(part.bytes)}`);
   logLine(`wrote ${path.relative(process.cwd(), result.file) || result.file} (${formatSize(result.bytes)})`);
 }

@@ -132,13 +132,18 @@ export async function runCacheServe(options: CacheServeOptions): Promise<void> {
   // every layer of the project: the core layer tells where bitbake is
   const layers = await checkLayers(project);
   // the BitBake the layer check found (by `bitbake:` or by content), whichever layout
-  const bitbakeDir = layers.bitbakeDir && existsSync(path.join(layers.bitbakeDir, 'bin', 'bitbake-hashserv')) ? layers.bitbakeDir : undefined;
+  const bitbakeDir =
+    layers.bitbakeDir && existsSync(path.join(layers.bitbakeDir, 'bin', 'bitbake-hashserv')) ? layers.bitbakeDir : undefined;
   if (!bitbakeDir)
     throw new EnvironmentError("no bitbake with bin/bitbake-hashserv among the project's layers: run `yoctoforge sync` first");
   const user = buildUser(project.dir);
   const image = await ensureBuildEnvImage(
     engine,
-    { baseImage: chooseBaseImage(options.baseImage, project.manifest.build_env?.base_image), user, series: layers.coreSeries[0] ?? project.manifest.series ?? DEFAULT_BUILD_ENV_SERIES },
+    {
+      baseImage: chooseBaseImage(options.baseImage, project.manifest.build_env?.base_image),
+      user,
+      series: layers.coreSeries[0] ?? project.manifest.series ?? DEFAULT_BUILD_ENV_SERIES,
+    },
     (line) => logLine(line),
   );
   const served = await startCacheServers(

@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
-import { statSync } from 'node:fs';
 import { InputError, InterruptedError, UserError } from '../errors.js';
 import { RefusedError } from '../flash/errors.js';
 import { inspectDevice, listDevices, refusals, type DeviceInfo } from '../flash/device.js';
@@ -55,12 +54,18 @@ export async function runFlash(options: FlashOptions): Promise<void> {
 }
 
 async function flash(options: FlashOptions): Promise<void> {
-  if (!options.device) throw new InputError('name the device to write, e.g. `yoctoforge flash /dev/sdX` (`yoctoforge flash --list` shows candidates)');
+  if (!options.device)
+    throw new InputError('name the device to write, e.g. `yoctoforge flash /dev/sdX` (`yoctoforge flash --list` shows candidates)');
   const choice = await chooseImage({ projectDir: options.projectDir, image: options.image, target: options.target });
   const plan = await planFlash({
     image: choice.image,
     device: options.device,
-    bmap: typeof options.bmap === 'string' ? path.resolve(options.bmap) : options.bmap === false ? undefined : await findBmapBeside(choice.image),
+    bmap:
+      typeof options.bmap === 'string'
+        ? path.resolve(options.bmap)
+        : options.bmap === false
+          ? undefined
+          : await findBmapBeside(choice.image),
     raw: options.raw,
     member: options.member,
     verifySignature: options.sigVerify,
@@ -76,7 +81,10 @@ async function flash(options: FlashOptions): Promise<void> {
   }
 
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => controller.abort(new InterruptedError(`interrupted by ${signal}: ${plan.device.path} is incomplete and has no partition table; flash it again`));
+  const onSignal = (signal: NodeJS.Signals): void =>
+    controller.abort(
+      new InterruptedError(`interrupted by ${signal}: ${plan.device.path} is incomplete and has no partition table; flash it again`),
+    );
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const progress = options.json ? undefined : byteProgress();
@@ -100,7 +108,9 @@ function recheckDevice(before: DeviceInfo): void {
   const now = inspectDevice(before.path);
   const identity = (d: DeviceInfo): string => `${d.kind} ${d.devno ?? ''} ${d.size}`;
   if (identity(now) !== identity(before)) {
-    throw new RefusedError(`${before.path} changed while waiting for the confirmation (was ${describeDevice(before)}, now ${describeDevice(now)}): nothing was written`);
+    throw new RefusedError(
+      `${before.path} changed while waiting for the confirmation (was ${describeDevice(before)}, now ${describeDevice(now)}): nothing was written`,
+    );
   }
 }
 
@@ -115,17 +125,24 @@ function describePlan(plan: FlashPlan, origin: string, say: (line: string) => vo
     say('Bmap: none, writing the whole image');
   }
   say(`Target: ${describeDevice(plan.device)}`);
-  for (const p of plan.device.partitions) say(`  ${p.name}  ${formatSize(p.size)}${p.mountpoints.length ? `  mounted on ${p.mountpoints.join(', ')}` : ''}`);
+  for (const p of plan.device.partitions)
+    say(`  ${p.name}  ${formatSize(p.size)}${p.mountpoints.length ? `  mounted on ${p.mountpoints.join(', ')}` : ''}`);
 }
 
 function enforceRefusals(plan: FlashPlan, force: boolean, warn: (line: string) => void): void {
   const hard = plan.refusals.filter((r) => !r.overridable);
   const soft = plan.refusals.filter((r) => r.overridable);
   if (hard.length > 0) {
-    throw new RefusedError(`refusing to write to ${plan.device.path}: ${hard[0]!.reason}`, [...hard.slice(1), ...soft].map((r) => `  also: ${r.reason}`));
+    throw new RefusedError(
+      `refusing to write to ${plan.device.path}: ${hard[0]!.reason}`,
+      [...hard.slice(1), ...soft].map((r) => `  also: ${r.reason}`),
+    );
   }
   if (soft.length > 0 && !force) {
-    throw new RefusedError(`refusing to write to ${plan.device.path}: ${soft[0]!.reason}; --force overrides`, soft.slice(1).map((r) => `  also: ${r.reason}`));
+    throw new RefusedError(
+      `refusing to write to ${plan.device.path}: ${soft[0]!.reason}; --force overrides`,
+      soft.slice(1).map((r) => `  also: ${r.reason}`),
+    );
   }
   for (const r of soft) warn(`writing anyway (--force): ${r.reason}`);
 }
@@ -138,7 +155,10 @@ async function confirm(device: DeviceInfo): Promise<void> {
   // Ctrl-D closes the input: an answer that never comes is a "no"
   const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
   try {
-    const answer = await Promise.race([rl.question(`Erase everything on ${describeDevice(device)} and write the image? Type "yes": `).catch(() => ''), closed]);
+    const answer = await Promise.race([
+      rl.question(`Erase everything on ${describeDevice(device)} and write the image? Type "yes": `).catch(() => ''),
+      closed,
+    ]);
     if (answer.trim().toLowerCase() !== 'yes') throw new RefusedError(`not confirmed: ${device.path} was not touched`);
   } finally {
     rl.close();
@@ -175,7 +195,11 @@ function report(plan: FlashPlan, r: FlashResult, options: FlashOptions, say: (li
 function printDevices(devices: DeviceInfo[], json: boolean): void {
   const rows = devices.map((t) => {
     const why = refusals(t, 0);
-    return { ...t, refused: why.filter((r) => !r.overridable).map((r) => r.reason), needsForce: why.filter((r) => r.overridable).map((r) => r.reason) };
+    return {
+      ...t,
+      refused: why.filter((r) => !r.overridable).map((r) => r.reason),
+      needsForce: why.filter((r) => r.overridable).map((r) => r.reason),
+    };
   });
   if (json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

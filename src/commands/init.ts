@@ -51,7 +51,11 @@ export async function runInit(options: InitOptions): Promise<void> {
     target: options.target ?? DEFAULT_TARGET,
     machine:
       options.machine ??
-      (asking ? await ask('MACHINE (raspberrypi4-64, raspberrypi5, raspberrypi3-64, qemuarm64, ...)', DEFAULT_MACHINE, (a) => (machineName.safeParse(a).success ? undefined : 'letters, digits, . _ + -')) : DEFAULT_MACHINE),
+      (asking
+        ? await ask('MACHINE (raspberrypi4-64, raspberrypi5, raspberrypi3-64, qemuarm64, ...)', DEFAULT_MACHINE, (a) =>
+            machineName.safeParse(a).success ? undefined : 'letters, digits, . _ + -',
+          )
+        : DEFAULT_MACHINE),
     schemaRef: `./${PROJECT_SCHEMA_FILE}`,
   };
   await mkdir(options.dir, { recursive: true });
@@ -60,7 +64,10 @@ export async function runInit(options: InitOptions): Promise<void> {
   parseManifest(manifest, manifestFile);
   await writeFileAtomic(manifestFile, manifest);
   logLine(`wrote ${manifestFile}`);
-  if (await writeProjectSchema(options.dir)) logLine(`wrote ${path.join(options.dir, PROJECT_SCHEMA_FILE)} (editors validate layers.yaml with it; \`yoctoforge schema --write\` refreshes it)`);
+  if (await writeProjectSchema(options.dir))
+    logLine(
+      `wrote ${path.join(options.dir, PROJECT_SCHEMA_FILE)} (editors validate layers.yaml with it; \`yoctoforge schema --write\` refreshes it)`,
+    );
 
   const added = await appendMissingLines(path.join(options.dir, '.gitignore'), await renderTemplate('gitignore.hbs', values));
   if (added) logLine(`updated ${path.join(options.dir, '.gitignore')}`);
@@ -85,8 +92,14 @@ async function checkWritableFiles(dir: string): Promise<void> {
     const file = path.join(dir, name);
     const info = await lstat(file).catch(() => undefined);
     if (!info) continue;
-    if (info.isSymbolicLink()) throw new InputError(`${file} is a symbolic link; init writes only the project's own files (replace the link with a file); nothing was written`);
-    if (!info.isFile()) throw new InputError(`${file} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; init needs to write a file there; nothing was written`);
+    if (info.isSymbolicLink())
+      throw new InputError(
+        `${file} is a symbolic link; init writes only the project's own files (replace the link with a file); nothing was written`,
+      );
+    if (!info.isFile())
+      throw new InputError(
+        `${file} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; init needs to write a file there; nothing was written`,
+      );
   }
 }
 

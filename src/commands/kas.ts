@@ -23,7 +23,13 @@ export async function runExportKas(options: ExportKasOptions): Promise<void> {
   const project = await loadProject(options.projectDir);
   const target = resolveTarget(project, options.target);
   const lock = await readCurrentLock(project, 'a kas file');
-  const result = exportKas({ manifest: project.manifest, manifestName: path.basename(project.manifestFile), target, lock, maxFormatVersion: options.formatVersion ?? KAS_COMPATIBLE_FORMAT });
+  const result = exportKas({
+    manifest: project.manifest,
+    manifestName: path.basename(project.manifestFile),
+    target,
+    lock,
+    maxFormatVersion: options.formatVersion ?? KAS_COMPATIBLE_FORMAT,
+  });
   if (options.output && options.output !== '-') {
     refuseOverwritingInput(path.resolve(options.output), [project.manifestFile, path.join(project.dir, LOCK_FILE)], '--output');
     await writeFileAtomic(path.resolve(options.output), result.text);

@@ -9,7 +9,8 @@ import { printLines, terminalText } from '../util/output.js';
 export async function runLayers(options: { projectDir: string; target?: string; json: boolean; overrides?: OverrideFlags }): Promise<void> {
   const project = await loadProject(options.projectDir);
   const overrides = await loadOverrides(project, options.overrides);
-  const target = options.target || targetNames(project).length === 1 ? resolveTarget(project, options.target, overrides.forTarget) : undefined;
+  const target =
+    options.target || targetNames(project).length === 1 ? resolveTarget(project, options.target, overrides.forTarget) : undefined;
   const result = await inspectLayers(project, target);
   const rows = result.layers.flatMap((layer) =>
     layer.collections.map((c) => ({
@@ -24,7 +25,10 @@ export async function runLayers(options: { projectDir: string; target?: string; 
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ coreSeries: result.coreSeries, layers: rows, problems: result.problems }, null, 2)}\n`);
   } else {
-    printTable(['layer', 'collection', 'path', 'priority', 'compatible series', 'status'], rows.map((r) => [r.layer, r.collection, r.path, String(r.priority), r.compatible, r.status]));
+    printTable(
+      ['layer', 'collection', 'path', 'priority', 'compatible series', 'status'],
+      rows.map((r) => [r.layer, r.collection, r.path, String(r.priority), r.compatible, r.status]),
+    );
     if (result.coreSeries.length > 0) printLines([`core series: ${result.coreSeries.join(' ')}`]);
   }
   if (result.problems.length > 0) {
@@ -35,7 +39,11 @@ export async function runLayers(options: { projectDir: string; target?: string; 
 function printTable(header: string[], rows: string[][]): void {
   rows = rows.map((r) => r.map(terminalText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   // cells come from layer.conf files: printLines shows their control characters as escapes
   printLines([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)]);
 }

@@ -76,7 +76,11 @@ export function syncStep(locked: boolean | undefined): PreparationStep {
   return {
     title: 'Sync layers',
     run: async (report, ctx) => {
-      const result = await syncLayers(ctx.project, { locked, interactive: outputMode().interactive, onProgress: (repo, m) => report(`${repo}: ${m}`) });
+      const result = await syncLayers(ctx.project, {
+        locked,
+        interactive: outputMode().interactive,
+        onProgress: (repo, m) => report(`${repo}: ${m}`),
+      });
       ctx.lock = result.lock;
       const moved = result.repos.filter((r) => r.action !== 'up-to-date').length;
       return moved === 0 ? `${result.repos.length} repos at the lock` : `${moved} of ${result.repos.length} repos updated`;
@@ -144,7 +148,8 @@ export function runSpecFor(ctx: PreparedContext, script: string, opts: { tty?: b
   const env = { ...hostEnv, ...(opts.env ?? {}) };
   // the hash server's login (read-write role): by name into the container, and through BitBake's environment filter
   const passEnvironment = cacheSettings(ctx.project.manifest).passEnvironment;
-  if (passEnvironment.length > 0) env.BB_ENV_PASSTHROUGH_ADDITIONS = [env.BB_ENV_PASSTHROUGH_ADDITIONS, ...passEnvironment].filter(Boolean).join(' ');
+  if (passEnvironment.length > 0)
+    env.BB_ENV_PASSTHROUGH_ADDITIONS = [env.BB_ENV_PASSTHROUGH_ADDITIONS, ...passEnvironment].filter(Boolean).join(' ');
   return {
     engine: ctx.engine,
     envImage: ctx.envImage,

@@ -29,7 +29,10 @@ async function locate(spec: string | undefined, projectDir: string): Promise<str
 
 export async function runReport(options: ReportOptions): Promise<void> {
   if (options.reports.length > 2) throw new InputError('give one report (or target) to summarise, or two to compare');
-  const files = options.reports.length === 0 ? [await locate(undefined, options.projectDir)] : await Promise.all(options.reports.map((r) => locate(r, options.projectDir)));
+  const files =
+    options.reports.length === 0
+      ? [await locate(undefined, options.projectDir)]
+      : await Promise.all(options.reports.map((r) => locate(r, options.projectDir)));
   const reports = await Promise.all(files.map(readReport));
   const latest = reports[reports.length - 1]!;
   const rel = (f: string): string => path.relative(process.cwd(), f) || f;
@@ -42,7 +45,10 @@ export async function runReport(options: ReportOptions): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (options.html) {
-    const out = typeof options.html === 'string' ? path.resolve(options.projectDir, options.html) : path.join(path.dirname(files[files.length - 1]!), 'report.html');
+    const out =
+      typeof options.html === 'string'
+        ? path.resolve(options.projectDir, options.html)
+        : path.join(path.dirname(files[files.length - 1]!), 'report.html');
     refuseOverwritingInput(out, files, '--html');
     await writeFile(out, renderHtml(latest, diff));
     if (!options.json) process.stdout.write(`html: ${rel(out)}\n`);

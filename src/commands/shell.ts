@@ -26,6 +26,8 @@ export async function runShell(options: ShellOptions): Promise<void> {
   // Not `exec`: the words may name a shell builtin (`shell -- exit 7`, `shell -- cd x`).
   const command = interactive ? 'exec bash -i' : options.command.map(shellQuote).join(' ');
   const script = inBuildEnv(ctx.layers, ctx.buildDir, command);
-  const code = await runInEnvironment(runSpecFor(ctx, script, { tty: interactive && Boolean(process.stdin.isTTY) }), { inheritStdio: true });
+  const code = await runInEnvironment(runSpecFor(ctx, script, { tty: interactive && Boolean(process.stdin.isTTY) }), {
+    inheritStdio: true,
+  });
   if (code !== 0) process.exitCode = code === 130 ? ExitCode.interrupted : code;
 }

@@ -39,9 +39,18 @@ export async function runShow(options: ShowOptions): Promise<void> {
   const rows: Array<[string, string, string]> = [];
   for (const [key, value] of Object.entries(settings)) {
     if (key === 'variables') {
-      for (const [name, text] of Object.entries(value as Record<string, string>)) rows.push([`variables.${name}`, text, origins[`variables.${name}`]!]);
+      for (const [name, text] of Object.entries(value as Record<string, string>))
+        rows.push([`variables.${name}`, text, origins[`variables.${name}`]!]);
     } else {
-      rows.push([key, Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(', ') : typeof value === 'string' ? value : JSON.stringify(value), origins[key]!]);
+      rows.push([
+        key,
+        Array.isArray(value) && value.every((v) => typeof v === 'string')
+          ? value.join(', ')
+          : typeof value === 'string'
+            ? value
+            : JSON.stringify(value),
+        origins[key]!,
+      ]);
     }
   }
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));

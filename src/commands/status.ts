@@ -40,7 +40,14 @@ export async function runStatus(options: { projectDir: string; json: boolean; ov
     targets.push({
       target: name,
       conf: await confStatus(),
-      lastBuild: report && { result: report.result, mode: report.mode, finishedAt: report.finishedAt, durationSeconds: report.durationSeconds, image: report.image, diskImage: disk?.path },
+      lastBuild: report && {
+        result: report.result,
+        mode: report.mode,
+        finishedAt: report.finishedAt,
+        durationSeconds: report.durationSeconds,
+        image: report.image,
+        diskImage: disk?.path,
+      },
     });
 
     async function confStatus(): Promise<TargetStatus['conf']> {
@@ -69,8 +76,16 @@ function humanStatus(status: ProjectStatus): string {
       out.push(`  ${r.repo.padEnd(width)}  not checked out (${r.dir}): run \`yoctoforge sync\``);
       continue;
     }
-    const parts = [r.detached ? `detached at ${r.head?.slice(0, 12) ?? '(no commit)'}` : `on branch ${r.branch!} at ${r.head?.slice(0, 12) ?? '(no commit)'}`];
-    parts.push(r.changed.length > 0 ? `dirty (${r.changed.length} changed: ${r.changed.slice(0, 3).join(', ')}${r.changed.length > 3 ? ', ...' : ''})` : 'clean');
+    const parts = [
+      r.detached
+        ? `detached at ${r.head?.slice(0, 12) ?? '(no commit)'}`
+        : `on branch ${r.branch!} at ${r.head?.slice(0, 12) ?? '(no commit)'}`,
+    ];
+    parts.push(
+      r.changed.length > 0
+        ? `dirty (${r.changed.length} changed: ${r.changed.slice(0, 3).join(', ')}${r.changed.length > 3 ? ', ...' : ''})`
+        : 'clean',
+    );
     if (r.untracked > 0) parts.push(`${r.untracked} untracked`);
     if (r.localCommits > 0) parts.push(`${r.localCommits} local commit${r.localCommits === 1 ? '' : 's'}`);
     parts.push(r.lock ? describePosition(r.lock) : 'not in the lock');
@@ -81,7 +96,11 @@ function humanStatus(status: ProjectStatus): string {
   const targetWidth = Math.max(...status.targets.map((t) => t.target.length));
   for (const t of status.targets) {
     const conf =
-      t.conf.state === 'stale' ? `conf stale (${t.conf.differing!.join(', ')}: run \`yoctoforge config ${t.target}\`)` : t.conf.state === 'unknown' ? `conf unknown (${t.conf.reason!})` : `conf ${t.conf.state}`;
+      t.conf.state === 'stale'
+        ? `conf stale (${t.conf.differing!.join(', ')}: run \`yoctoforge config ${t.target}\`)`
+        : t.conf.state === 'unknown'
+          ? `conf unknown (${t.conf.reason!})`
+          : `conf ${t.conf.state}`;
     const b = t.lastBuild;
     const build = b
       ? `last ${b.mode} ${b.result} at ${b.finishedAt} (${formatDuration(b.durationSeconds)}), ${b.image}${b.diskImage ? ` → ${b.diskImage}` : ''}`

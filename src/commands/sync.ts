@@ -25,24 +25,31 @@ export async function runSync(options: SyncCommandOptions): Promise<void> {
     interactive: outputMode().interactive,
   });
   const results: RepoSyncResult[] = [];
-  await interruptible(async () => {
-    abortGit();
-    await plan.abandon();
-  }, async () => {
-    await runSteps(
-      plan.repos.map((repo) => ({
-        title: repo.name,
-        run: async () => {
-          const result = await repo.run();
-          results.push(result);
-          // A repo that did not get there is named once, in the error that ends the command.
-          return result.action === 'failed' ? 'failed (see below)' : result.action === 'left-dirty' ? 'left as it is (see below)' : result.detail;
-        },
-      })),
-      undefined,
-      { concurrent: plan.jobs, exitOnError: false },
-    );
-  });
+  await interruptible(
+    async () => {
+      abortGit();
+      await plan.abandon();
+    },
+    async () => {
+      await runSteps(
+        plan.repos.map((repo) => ({
+          title: repo.name,
+          run: async () => {
+            const result = await repo.run();
+            results.push(result);
+            // A repo that did not get there is named once, in the error that ends the command.
+            return result.action === 'failed'
+              ? 'failed (see below)'
+              : result.action === 'left-dirty'
+                ? 'left as it is (see below)'
+                : result.detail;
+          },
+        })),
+        undefined,
+        { concurrent: plan.jobs, exitOnError: false },
+      );
+    },
+  );
   const outcome = await plan.finish(results);
   logLine(outcome.lockWritten ? 'layers.lock.yaml written' : 'layers.lock.yaml unchanged');
 }

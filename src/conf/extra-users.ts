@@ -34,7 +34,15 @@ function extraUsersCommands(groups: GroupSpec[], users: UserSpec[]): string[] {
   for (const u of users) {
     const password = u.password_hash ? `-p '${u.password_hash.replace(/\$/g, '\\$')}'` : '';
     commands.push(
-      ['useradd', '-m', u.uid !== undefined ? `-u ${u.uid}` : '', u.home ? `-d ${u.home}` : '', u.shell ? `-s ${u.shell}` : '', password, u.name]
+      [
+        'useradd',
+        '-m',
+        u.uid !== undefined ? `-u ${u.uid}` : '',
+        u.home ? `-d ${u.home}` : '',
+        u.shell ? `-s ${u.shell}` : '',
+        password,
+        u.name,
+      ]
         .filter(Boolean)
         .join(' ') + ';',
     );

@@ -96,7 +96,11 @@ function appendWords(variable: string): Spelling<string[]> {
 function setting<K extends keyof TargetSettings>(
   key: K,
   spelling: Spelling<NonNullable<TargetSettings[K]>>,
-  options: { kasEntry?: string; value?: (target: Target) => NonNullable<TargetSettings[K]>; spellingFor?: (release: ConfRelease) => Spelling<NonNullable<TargetSettings[K]>> } = {},
+  options: {
+    kasEntry?: string;
+    value?: (target: Target) => NonNullable<TargetSettings[K]>;
+    spellingFor?: (release: ConfRelease) => Spelling<NonNullable<TargetSettings[K]>>;
+  } = {},
 ): LocalConfEntry {
   const valueOf = options.value ?? ((t: Target) => t.settings[key]);
   const check = targetSettingsShape[key];
@@ -137,8 +141,14 @@ export const KAS_STANDARD_ENTRY = 'yoctoforge-00-standard';
 export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
   fixed('conf-version', (r) => [r.confVersionLine]),
   fixed('poky-defaults', (r) => r.sampleDefaults),
-  { ...setting('machine', assign('MACHINE'), { value: (t) => t.machine, spellingFor: assignOrFragment('MACHINE', 'machine/') }), kasWeakDefault: 'MACHINE' },
-  { ...setting('distro', assign('DISTRO'), { value: (t) => t.distro, spellingFor: assignOrFragment('DISTRO', 'distro/') }), kasWeakDefault: 'DISTRO' },
+  {
+    ...setting('machine', assign('MACHINE'), { value: (t) => t.machine, spellingFor: assignOrFragment('MACHINE', 'machine/') }),
+    kasWeakDefault: 'MACHINE',
+  },
+  {
+    ...setting('distro', assign('DISTRO'), { value: (t) => t.distro, spellingFor: assignOrFragment('DISTRO', 'distro/') }),
+    kasWeakDefault: 'DISTRO',
+  },
   setting('init_manager', assign('INIT_MANAGER'), { kasEntry: 'yoctoforge-10-init-manager' }),
   setting('distro_features', appendWords('DISTRO_FEATURES'), { kasEntry: 'yoctoforge-20-distro-features' }),
   setting('packages', appendWords('IMAGE_INSTALL'), { kasEntry: 'yoctoforge-30-packages' }),
@@ -146,9 +156,19 @@ export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
   setting('license_flags_accepted', appendWords('LICENSE_FLAGS_ACCEPTED'), { kasEntry: 'yoctoforge-50-license-flags' }),
   setting('image_fstypes', assignWords('IMAGE_FSTYPES'), { kasEntry: 'yoctoforge-60-image-fstypes' }),
   // read back by the kas import itself: the last EXTRA_USERS_PARAMS wins and needs the class line
-  { key: 'users', block: 'target', kasEntry: 'yoctoforge-70-extra-users', comment: () => EXTRA_USERS_COMMENT, lines: (t) => extraUsersLines(t.groups, t.users) },
+  {
+    key: 'users',
+    block: 'target',
+    kasEntry: 'yoctoforge-70-extra-users',
+    comment: () => EXTRA_USERS_COMMENT,
+    lines: (t) => extraUsersLines(t.groups, t.users),
+  },
   // This machine's caches and its role in a shared one: local facts, never exported to kas.
-  { block: 'caches', comment: () => 'Caches shared by every target and project of this user.', lines: (_t, _r, c) => [`DL_DIR = "${c!.dlDir}"`, `SSTATE_DIR = "${c!.sstateDir}"`] },
+  {
+    block: 'caches',
+    comment: () => 'Caches shared by every target and project of this user.',
+    lines: (_t, _r, c) => [`DL_DIR = "${c!.dlDir}"`, `SSTATE_DIR = "${c!.sstateDir}"`],
+  },
   {
     block: 'caches',
     lines: (_t, r, c) => [
@@ -170,7 +190,13 @@ export const LOCAL_CONF_TABLE: readonly LocalConfEntry[] = [
       ...(c!.cache.hashserveUpstream ? [`BB_HASHSERVE_UPSTREAM = "${c!.cache.hashserveUpstream}"`] : []),
     ],
   },
-  { block: 'caches', lines: (_t, _r, c) => (c!.cache.sstateMirrors.length > 0 ? [['SSTATE_MIRRORS = "\\', ...c!.cache.sstateMirrors.map((m) => `    ${m} \\`), '"'].join('\n')] : []) },
+  {
+    block: 'caches',
+    lines: (_t, _r, c) =>
+      c!.cache.sstateMirrors.length > 0
+        ? [['SSTATE_MIRRORS = "\\', ...c!.cache.sstateMirrors.map((m) => `    ${m} \\`), '"'].join('\n')]
+        : [],
+  },
   // read back by the kas import itself: a variable another entry also sets stays in local_conf
   {
     key: 'variables',
@@ -193,25 +219,40 @@ export function kasEntryOf(key: keyof TargetSettings): string | undefined {
 export function confVariablesOf(key: string, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE): string[] {
   if (key.startsWith('variables.')) return [key.slice('variables.'.length)];
   const entry = LOCAL_CONF_TABLE.find((e) => e.key === key);
-  const names = (entry?.lines(target, release) ?? []).map((line) => /^[A-Z_][A-Za-z0-9_-]*/.exec(line)?.[0]).filter((n): n is string => n !== undefined);
+  const names = (entry?.lines(target, release) ?? [])
+    .map((line) => /^[A-Z_][A-Za-z0-9_-]*/.exec(line)?.[0])
+    .filter((n): n is string => n !== undefined);
   return [...new Set(names)];
 }
 
 /** Lines every local.conf carries whatever the manifest says: an import drops them again. */
-export const FIXED_LOCAL_CONF_LINES: readonly string[] = [...new Set(CONF_RELEASES.flatMap((r) => LOCAL_CONF_TABLE.flatMap((e) => e.fixed?.(r) ?? [])))];
+export const FIXED_LOCAL_CONF_LINES: readonly string[] = [
+  ...new Set(CONF_RELEASES.flatMap((r) => LOCAL_CONF_TABLE.flatMap((e) => e.fixed?.(r) ?? []))),
+];
 
 /** What a developer reads in the conf about the role: where the login comes from, what is written where. */
 function sharedCacheComment(cache: CacheSettings): string[] {
   return cache.role === 'read-write'
-    ? ['# Shared cache, role read-write (YOCTOFORGE_CACHE_ROLE): equivalences are reported to the team\'s', '# hash server, with BB_HASHSERVE_USERNAME/BB_HASHSERVE_PASSWORD from the environment.']
-    : ['# Shared cache, role read-only: a local hash server reads the team\'s (BB_HASHSERVE_UPSTREAM) and', '# keeps what it learns to itself; sstate objects are read from the team\'s mirror.'];
+    ? [
+        "# Shared cache, role read-write (YOCTOFORGE_CACHE_ROLE): equivalences are reported to the team's",
+        '# hash server, with BB_HASHSERVE_USERNAME/BB_HASHSERVE_PASSWORD from the environment.',
+      ]
+    : [
+        "# Shared cache, role read-only: a local hash server reads the team's (BB_HASHSERVE_UPSTREAM) and",
+        "# keeps what it learns to itself; sstate objects are read from the team's mirror.",
+      ];
 }
 
 /**
  * Where an entry goes for a target, and its lines: in the kas layout the fixed lines are not
  * written and MACHINE/DISTRO become weak defaults after local_conf, as kas writes them.
  */
-function placed(entry: LocalConfEntry, target: Target, release: ConfRelease, caches?: CacheContext): { block: LocalConfBlock; lines: string[] } | undefined {
+function placed(
+  entry: LocalConfEntry,
+  target: Target,
+  release: ConfRelease,
+  caches?: CacheContext,
+): { block: LocalConfBlock; lines: string[] } | undefined {
   if (target.confLayout !== 'kas') return { block: entry.block, lines: entry.lines(target, release, caches) };
   if (entry.fixed) return undefined;
   if (entry.kasWeakDefault) {
@@ -222,7 +263,12 @@ function placed(entry: LocalConfEntry, target: Target, release: ConfRelease, cac
 }
 
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
-export function renderBlock(block: LocalConfBlock, target: Target, release: ConfRelease = DEFAULT_CONF_RELEASE, caches?: CacheContext): string {
+export function renderBlock(
+  block: LocalConfBlock,
+  target: Target,
+  release: ConfRelease = DEFAULT_CONF_RELEASE,
+  caches?: CacheContext,
+): string {
   const parts: string[] = [];
   for (const entry of LOCAL_CONF_TABLE) {
     const place = placed(entry, target, release, caches);

@@ -70,7 +70,13 @@ export async function renderConfText(
   }
   const release = confReleaseFor(layers.coreSeries, project.manifest.series);
   const common = { manifestName: path.basename(project.manifestFile), target: target.name };
-  const context = { dlDir: paths.dlDir, sstateDir: paths.sstateDir, persistentDir: paths.persistentDir, cache: cacheSettings(project.manifest, env), shared: Boolean(cache.shared) };
+  const context = {
+    dlDir: paths.dlDir,
+    sstateDir: paths.sstateDir,
+    persistentDir: paths.persistentDir,
+    cache: cacheSettings(project.manifest, env),
+    shared: Boolean(cache.shared),
+  };
   const localConf = (await template('local.conf.hbs'))({
     ...common,
     overrides: overrideComments(target),

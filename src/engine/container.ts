@@ -32,8 +32,18 @@ const AGENT_SOCKET = '/run/yoctoforge/ssh-agent.sock';
 /** Where container engines listen: a mount holding one would hand the build the host. */
 function engineSockets(hostEnv: NodeJS.ProcessEnv): string[] {
   const runtime = hostEnv.XDG_RUNTIME_DIR;
-  const fromUrl = [hostEnv.DOCKER_HOST, hostEnv.CONTAINER_HOST].flatMap((u) => (u?.startsWith('unix://') ? [u.slice('unix://'.length)] : []));
-  const candidates = ['/var/run/docker.sock', '/run/docker.sock', '/run/podman/podman.sock', '/run/containerd/containerd.sock', '/run/user', ...(runtime ? [`${runtime}/podman`, `${runtime}/docker.sock`] : []), ...fromUrl];
+  const fromUrl = [hostEnv.DOCKER_HOST, hostEnv.CONTAINER_HOST].flatMap((u) =>
+    u?.startsWith('unix://') ? [u.slice('unix://'.length)] : [],
+  );
+  const candidates = [
+    '/var/run/docker.sock',
+    '/run/docker.sock',
+    '/run/podman/podman.sock',
+    '/run/containerd/containerd.sock',
+    '/run/user',
+    ...(runtime ? [`${runtime}/podman`, `${runtime}/docker.sock`] : []),
+    ...fromUrl,
+  ];
   return candidates.flatMap((p) => {
     try {
       return [realpathSync(p)];
@@ -54,7 +64,10 @@ export function checkMountsHoldNoEngineSocket(mounts: string[], hostEnv: NodeJS.
       real = mount;
     }
     const socket = sockets.find((s) => s === real || s.startsWith(`${real === '/' ? '' : real}/`));
-    if (socket) throw new InputError(`${mount} holds the container engine's socket (${socket}); it is never mounted into the build container: choose another directory`);
+    if (socket)
+      throw new InputError(
+        `${mount} holds the container engine's socket (${socket}); it is never mounted into the build container: choose another directory`,
+      );
   }
 }
 
@@ -85,7 +98,10 @@ export const DEFAULT_PASSTHROUGH = [
  * value sets it unless the caller sets that name). The manifest's names are added to
  * BB_ENV_PASSTHROUGH_ADDITIONS so that BitBake, which scrubs its environment, keeps them too.
  */
-export function buildEnvironment(manifestEnv: Record<string, string | number | null> = {}, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function buildEnvironment(
+  manifestEnv: Record<string, string | number | null> = {},
+  hostEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of DEFAULT_PASSTHROUGH) {
     const value = hostEnv[name];
@@ -163,7 +179,11 @@ export async function runInEnvironment(spec: RunSpec, options: RunOptions = {}):
     });
   } else {
     const argv = containerArgv({ ...spec, tty: spec.tty && Boolean(options.inheritStdio) });
-    child = execa(spec.engine, argv, { reject: false, buffer: false, stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    child = execa(spec.engine, argv, {
+      reject: false,
+      buffer: false,
+      stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    });
   }
   if (!options.inheritStdio) {
     child.stdout?.on('data', (c: Buffer) => options.onOutput?.(c));
@@ -195,7 +215,9 @@ export async function runInEnvironment(spec: RunSpec, options: RunOptions = {}):
     const result = await child;
     if (interruptedBy) {
       if (spec.engine !== 'none') await execa(spec.engine, ['rm', '--force', spec.name], { reject: false, stdin: 'ignore' });
-      throw new InterruptedError(`interrupted by ${interruptedBy}; the build ${spec.engine === 'none' ? 'processes were' : `container ${spec.name} was`} stopped`);
+      throw new InterruptedError(
+        `interrupted by ${interruptedBy}; the build ${spec.engine === 'none' ? 'processes were' : `container ${spec.name} was`} stopped`,
+      );
     }
     return result.exitCode ?? 1;
   } finally {

@@ -29,7 +29,12 @@ export function chooseBaseImage(requested: string | undefined, fromManifest: str
  * The image tag is a digest of everything the image is made from (the files of docker/, the base
  * image name and the build user's ids), so it is rebuilt exactly when one of them changes.
  */
-export async function buildEnvTag(baseImage: string, user: BuildUser, dir = BUILD_ENV_DIR, series = DEFAULT_BUILD_ENV_SERIES): Promise<string> {
+export async function buildEnvTag(
+  baseImage: string,
+  user: BuildUser,
+  dir = BUILD_ENV_DIR,
+  series = DEFAULT_BUILD_ENV_SERIES,
+): Promise<string> {
   const hash = createHash('sha256');
   for (const file of (await listFiles(dir)).sort()) {
     hash.update(`${file}\0`);
@@ -65,7 +70,19 @@ export async function ensureBuildEnvImage(
   const tag = await buildEnvTag(options.baseImage, options.user, BUILD_ENV_DIR, series);
   const inspect = await engineCommand(engine, ['image', 'inspect', '--format', '{{.Id}}', tag]);
   if (inspect.exitCode === 0) return { tag, built: false };
-  const args = ['build', '--tag', tag, '--build-arg', `BASE_IMAGE=${options.baseImage}`, '--build-arg', `BUILD_UID=${options.user.uid}`, '--build-arg', `BUILD_GID=${options.user.gid}`, '--build-arg', `YOCTO_SERIES=${series}`];
+  const args = [
+    'build',
+    '--tag',
+    tag,
+    '--build-arg',
+    `BASE_IMAGE=${options.baseImage}`,
+    '--build-arg',
+    `BUILD_UID=${options.user.uid}`,
+    '--build-arg',
+    `BUILD_GID=${options.user.gid}`,
+    '--build-arg',
+    `YOCTO_SERIES=${series}`,
+  ];
   args.push(BUILD_ENV_DIR);
   // The engine's default builder: BuildKit where buildx is installed, the classic one otherwise.
   const child = execa(engine, args, { reject: false, all: true, stdin: 'ignore' });
@@ -82,8 +99,12 @@ export async function ensureBuildEnvImage(
   });
   const result = await child;
   if (result.exitCode !== 0) {
-    const pullFailure = tail.some((l) => /pull access denied|failed to resolve source metadata|dial tcp|no such host|manifest unknown|not found: manifest/i.test(l));
-    const hint = pullFailure ? ` (the base image ${options.baseImage} cannot be pulled here: give a local one with --base-image, build_env.base_image or YOCTOFORGE_BASE_IMAGE)` : '';
+    const pullFailure = tail.some((l) =>
+      /pull access denied|failed to resolve source metadata|dial tcp|no such host|manifest unknown|not found: manifest/i.test(l),
+    );
+    const hint = pullFailure
+      ? ` (the base image ${options.baseImage} cannot be pulled here: give a local one with --base-image, build_env.base_image or YOCTOFORGE_BASE_IMAGE)`
+      : '';
     throw new EnvironmentError(`building the build environment ${tag} failed${hint}`, tail.filter((l) => l.trim()).slice(-10));
   }
   return { tag, built: true };

@@ -55,7 +55,12 @@ export function clearsignedText(data: Buffer): Buffer {
   const start = lines.indexOf('', 1);
   const end = lines.indexOf('-----BEGIN PGP SIGNATURE-----');
   if (start < 0 || end < start) throw new BmapError('the bmap is clearsigned but its signed text cannot be found');
-  return Buffer.from(`${lines.slice(start + 1, end).map((l) => l.replace(/^- /, '')).join('\n')}\n`);
+  return Buffer.from(
+    `${lines
+      .slice(start + 1, end)
+      .map((l) => l.replace(/^- /, ''))
+      .join('\n')}\n`,
+  );
 }
 
 const parser = new XMLParser({
@@ -89,14 +94,17 @@ function verifyFileChecksum(data: Buffer, expected: string, algorithm: string, f
   copy.fill('0', at, at + expected.length, 'latin1');
   const actual = createHash(algorithm).update(copy).digest('hex');
   if (actual !== expected.toLowerCase()) {
-    throw new BmapError(`${file}: checksum mismatch for the bmap file itself (computed ${actual}, it says ${expected}): the bmap was changed or damaged`);
+    throw new BmapError(
+      `${file}: checksum mismatch for the bmap file itself (computed ${actual}, it says ${expected}): the bmap was changed or damaged`,
+    );
   }
 }
 
 export function parseBmap(data: Buffer, file: string): Bmap {
   const xml = data.toString('utf8');
   // bmaps have no document type; refusing one keeps external entities and entity expansion out
-  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) throw new BmapError(`${file}: a bmap has no DOCTYPE or ENTITY declarations; this one does and is refused`);
+  if (/<!(DOCTYPE|ENTITY)/i.test(xml))
+    throw new BmapError(`${file}: a bmap has no DOCTYPE or ENTITY declarations; this one does and is refused`);
   let doc: { bmap?: Record<string, XmlNode> };
   try {
     doc = parser.parse(xml, true) as typeof doc;
@@ -123,16 +131,19 @@ export function parseBmap(data: Buffer, file: string): Bmap {
   const blocksCount = number('BlocksCount');
   const mappedBlocksCount = number('MappedBlocksCount');
   if (blockSize === 0 || blockSize % 512 !== 0) throw new BmapError(`${file}: block size ${blockSize} is not a multiple of 512`);
-  if (Math.ceil(imageSize / blockSize) !== blocksCount) throw new BmapError(`${file}: ImageSize ${imageSize} and BlocksCount ${blocksCount} disagree`);
+  if (Math.ceil(imageSize / blockSize) !== blocksCount)
+    throw new BmapError(`${file}: ImageSize ${imageSize} and BlocksCount ${blocksCount} disagree`);
 
   // 1.3 had SHA-1 under names with "sha1" in them; 1.4 is 2.0 released under the wrong number
   const modern = major >= 2 || minor >= 4;
   // before 1.3 the ranges may carry SHA-1 checksums but the file has none of its own
   const legacyRangeSums = !modern && JSON.stringify(root.BlockMap ?? '').includes('"sha1"');
   const checksumType = modern ? (text(root.ChecksumType) ?? '').toLowerCase() : minor === 3 || legacyRangeSums ? 'sha1' : undefined;
-  if (checksumType !== undefined && !getHashes().includes(checksumType)) throw new BmapError(`${file}: checksum type "${checksumType}" is not supported`);
+  if (checksumType !== undefined && !getHashes().includes(checksumType))
+    throw new BmapError(`${file}: checksum type "${checksumType}" is not supported`);
   const fileChecksum = modern ? text(root.BmapFileChecksum) : minor === 3 ? text(root.BmapFileSHA1) : undefined;
-  if (checksumType && (modern || minor === 3) && fileChecksum === undefined) throw new BmapError(`${file}: bmap format ${version} carries its own checksum, and this one has none`);
+  if (checksumType && (modern || minor === 3) && fileChecksum === undefined)
+    throw new BmapError(`${file}: bmap format ${version} carries its own checksum, and this one has none`);
   if (checksumType && fileChecksum) verifyFileChecksum(data, fileChecksum, checksumType, file);
 
   const attribute = modern ? 'chksum' : 'sha1';
@@ -151,11 +162,13 @@ export function parseBmap(data: Buffer, file: string): Bmap {
     if (previous && first * blockSize < previous.end) throw new BmapError(`${file}: ranges overlap or are out of order at block ${first}`);
     const raw = node && typeof node === 'object' ? (node as Record<string, unknown>)[attribute] : undefined;
     const checksum = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-    if (checksum !== undefined && !/^[0-9a-f]+$/.test(checksum)) throw new BmapError(`${file}: range ${value} has a checksum that is not hexadecimal`);
+    if (checksum !== undefined && !/^[0-9a-f]+$/.test(checksum))
+      throw new BmapError(`${file}: range ${value} has a checksum that is not hexadecimal`);
     ranges.push({ start: first * blockSize, end: Math.min((last + 1) * blockSize, imageSize), ...(checksum ? { checksum } : {}) });
     mapped += last - first + 1;
   }
-  if (mapped !== mappedBlocksCount) throw new BmapError(`${file}: MappedBlocksCount says ${mappedBlocksCount} blocks but the ranges hold ${mapped}`);
+  if (mapped !== mappedBlocksCount)
+    throw new BmapError(`${file}: MappedBlocksCount says ${mappedBlocksCount} blocks but the ranges hold ${mapped}`);
   return { version, imageSize, blockSize, blocksCount, mappedBlocksCount, checksumType, ranges };
 }
 

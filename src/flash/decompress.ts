@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { spawn } from 'node:child_process';
 import { EnvironmentError } from '../errors.js';
@@ -225,7 +225,12 @@ export async function openImage(file: string, format: ImageFormat): Promise<Imag
   }
   if (format.archive === 'tar') {
     const program = format.compression === 'none' ? [] : ['-I', tarProgram(format.compression)];
-    return processSource(file, 'tar', ['-xO', ...program, '--no-wildcards', '-f', file, '--', format.member!], `tar${format.compression === 'none' ? '' : ` (${format.compression})`}`);
+    return processSource(
+      file,
+      'tar',
+      ['-xO', ...program, '--no-wildcards', '-f', file, '--', format.member!],
+      `tar${format.compression === 'none' ? '' : ` (${format.compression})`}`,
+    );
   }
   if (format.compression !== 'none') return await codecSource(file, format.compression);
   const stream = createReadStream(file, { highWaterMark: 4 * 1024 * 1024 });
@@ -269,10 +274,11 @@ export function readMappedRanges(file: string, ranges: Array<{ start: number; en
     const handle = await open(file, 'r');
     try {
       for (const range of ranges) {
-        for (let at = range.start; at < range.end && !stopped; ) {
+        for (let at = range.start; at < range.end && !stopped;) {
           const data = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, range.end - at));
           const { bytesRead } = await handle.read(data, 0, data.length, at);
-          if (bytesRead === 0) throw new ImageError(`the image ${file} ends at ${at}, inside a range its bmap maps: the bmap belongs to another image`, at);
+          if (bytesRead === 0)
+            throw new ImageError(`the image ${file} ends at ${at}, inside a range its bmap maps: the bmap belongs to another image`, at);
           yield { at, data: data.subarray(0, bytesRead) };
           at += bytesRead;
         }

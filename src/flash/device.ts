@@ -142,13 +142,13 @@ export function inspectDevice(device: string): DeviceInfo {
   let system = false;
   const examine = (dir: string, label: string): string[] => {
     const dev = devNumber(dir);
-    const points = dev ? mounts.get(dev) ?? [] : [];
+    const points = dev ? (mounts.get(dev) ?? []) : [];
     for (const p of points) inUse.push(`${label} is mounted on ${p}`);
     if (dev && swaps.has(dev)) inUse.push(`${label} is an active swap`);
     if (dev && (dev === rootDev || bootDevs.includes(dev))) system = true;
     for (const h of holdersOf(dir)) {
       const hdev = devNumber(blockDir(h));
-      const hpoints = hdev ? mounts.get(hdev) ?? [] : [];
+      const hpoints = hdev ? (mounts.get(hdev) ?? []) : [];
       inUse.push(`${label} is held by ${h} (device-mapper, LVM or RAID)${hpoints.length ? `, mounted on ${hpoints.join(', ')}` : ''}`);
       if (hdev && (hdev === rootDev || bootDevs.includes(hdev))) system = true;
     }
@@ -177,7 +177,9 @@ export function inspectDevice(device: string): DeviceInfo {
     devno,
     name,
     size: Number(read(path.join(sysDir, 'size')) ?? 0) * 512,
-    model: read(path.join(diskDir, 'device', 'model')) ?? (transport === 'loop' ? `loop (${read(path.join(diskDir, 'loop', 'backing_file')) ?? 'no backing file'})` : undefined),
+    model:
+      read(path.join(diskDir, 'device', 'model')) ??
+      (transport === 'loop' ? `loop (${read(path.join(diskDir, 'loop', 'backing_file')) ?? 'no backing file'})` : undefined),
     transport,
     // An SD card in an internal reader can say removable=0: USB and MMC count as removable.
     removable: read(path.join(diskDir, 'removable')) === '1' || transport === 'usb' || transport === 'mmc',
@@ -193,7 +195,12 @@ export function refusals(info: DeviceInfo, imageSize: number): Refusal[] {
   if (info.kind === 'missing') {
     // a typo under /dev must not become a file there
     const underDev = path.resolve(info.path).startsWith('/dev/');
-    return [{ reason: underDev ? `${info.path} does not exist` : `${info.path} does not exist (--force creates it as a regular image file)`, overridable: !underDev }];
+    return [
+      {
+        reason: underDev ? `${info.path} does not exist` : `${info.path} does not exist (--force creates it as a regular image file)`,
+        overridable: !underDev,
+      },
+    ];
   }
   if (info.kind === 'other') return [{ reason: `${info.path} is neither a block device nor a regular file`, overridable: false }];
   if (info.kind === 'file') {
@@ -203,9 +210,12 @@ export function refusals(info: DeviceInfo, imageSize: number): Refusal[] {
   if (info.system) out.push({ reason: `${info.path} holds the running system's root or boot filesystem`, overridable: false });
   // the running system's disk is never a target: unmounting its root is no advice to give
   for (const use of info.inUse) out.push({ reason: info.system ? use : `${use}: unmount it first`, overridable: false });
-  if (info.kind === 'partition') out.push({ reason: `${info.path} is a partition, not a whole disk (the image has its own partition table)`, overridable: true });
-  if (info.size < imageSize) out.push({ reason: `${info.path} has ${formatSize(info.size)}, the image needs ${formatSize(imageSize)}`, overridable: false });
-  if (info.kind === 'disk' && !info.removable) out.push({ reason: `${info.path} is not a removable disk (${info.transport ?? 'unknown transport'})`, overridable: true });
+  if (info.kind === 'partition')
+    out.push({ reason: `${info.path} is a partition, not a whole disk (the image has its own partition table)`, overridable: true });
+  if (info.size < imageSize)
+    out.push({ reason: `${info.path} has ${formatSize(info.size)}, the image needs ${formatSize(imageSize)}`, overridable: false });
+  if (info.kind === 'disk' && !info.removable)
+    out.push({ reason: `${info.path} is not a removable disk (${info.transport ?? 'unknown transport'})`, overridable: true });
   return out;
 }
 

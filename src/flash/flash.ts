@@ -51,10 +51,14 @@ export async function planFlash(opts: {
     peek: peekDecompressed,
   });
   if (bmap && format.compression === 'none' && !format.archive && fileSize !== bmap.imageSize) {
-    throw new BmapError(`the bmap ${opts.bmap} describes a ${bmap.imageSize}-byte image but ${opts.image} has ${fileSize} bytes: they do not belong together`);
+    throw new BmapError(
+      `the bmap ${opts.bmap} describes a ${bmap.imageSize}-byte image but ${opts.image} has ${fileSize} bytes: they do not belong together`,
+    );
   }
   if (bmap && format.recordedLength !== undefined && format.recordedLength !== bmap.imageSize) {
-    throw new BmapError(`the bmap ${opts.bmap} describes a ${bmap.imageSize}-byte image but ${opts.image} holds ${format.recordedLength} bytes: they do not belong together`);
+    throw new BmapError(
+      `the bmap ${opts.bmap} describes a ${bmap.imageSize}-byte image but ${opts.image} holds ${format.recordedLength} bytes: they do not belong together`,
+    );
   }
   const imageSize = bmap?.imageSize ?? format.recordedLength ?? (format.compression === 'none' && !format.archive ? fileSize : undefined);
   const device = inspectDevice(opts.device);
@@ -96,14 +100,17 @@ export async function flashImage(
   opts: { verify: boolean; onProgress?: (p: WriteProgress) => void; signal?: AbortSignal },
 ): Promise<FlashResult> {
   const open = async (): Promise<ImageSource> =>
-    plan.format.compression === 'none' && !plan.format.archive && plan.bmap ? readMappedRanges(plan.image, plan.bmap.ranges) : await openImage(plan.image, plan.format);
+    plan.format.compression === 'none' && !plan.format.archive && plan.bmap
+      ? readMappedRanges(plan.image, plan.bmap.ranges)
+      : await openImage(plan.image, plan.format);
   const source = await open();
   const onAbort = (): void => source.stop();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const started = performance.now();
   // Opened on first use: a regular-file device exists only once the writer has created it.
   let readBack: Promise<ReadBack> | undefined;
-  const readBackOf = (): Promise<ReadBack> => (readBack ??= openReadBack(plan.device.path, { reference: open, onBytes: (n) => verifyProgress(n) }));
+  const readBackOf = (): Promise<ReadBack> =>
+    (readBack ??= openReadBack(plan.device.path, { reference: open, onBytes: (n) => verifyProgress(n) }));
   let verifiedBytes = 0;
   let verifyTotal = 0;
   let lastVerifyReport = 0;
@@ -132,7 +139,10 @@ export async function flashImage(
     // every byte came from a decompressor that ended with success, and all of it was read
     await source.done;
     if (plan.format.recordedLength !== undefined && written.imageSize !== plan.format.recordedLength) {
-      throw new ImageError(`the image ${plan.image} decompressed to ${written.imageSize} bytes but its container records ${plan.format.recordedLength}`, written.imageSize);
+      throw new ImageError(
+        `the image ${plan.image} decompressed to ${written.imageSize} bytes but its container records ${plan.format.recordedLength}`,
+        written.imageSize,
+      );
     }
   } catch (error) {
     await readBack?.then((r) => r.close()).catch(() => undefined);
@@ -210,7 +220,10 @@ async function realCause(error: unknown, source: ImageSource): Promise<unknown> 
 export async function rereadPartitionTable(device: string): Promise<string | undefined> {
   const r = await execa('blockdev', ['--rereadpt', device], { reject: false });
   if (r.exitCode === 0) return undefined;
-  const why = String(r.stderr || r.message).split('\n').pop()!.replace(/^blockdev:\s*/, '');
+  const why = String(r.stderr || r.message)
+    .split('\n')
+    .pop()!
+    .replace(/^blockdev:\s*/, '');
   return `the kernel did not re-read the partition table of ${device} (${why}); unplug and replug the card before mounting it`;
 }
 

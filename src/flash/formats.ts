@@ -83,12 +83,15 @@ interface Member {
 function chooseMember(file: string, kind: string, members: Member[], wanted: string | undefined): Member {
   if (wanted !== undefined) {
     const found = members.find((m) => m.name === wanted);
-    if (!found) throw new ImageError(`the ${kind} ${file} has no file ${wanted}; it holds: ${members.map((m) => m.name).join(', ') || 'nothing'}`);
+    if (!found)
+      throw new ImageError(`the ${kind} ${file} has no file ${wanted}; it holds: ${members.map((m) => m.name).join(', ') || 'nothing'}`);
     return found;
   }
   if (members.length === 1) return members[0]!;
   if (members.length === 0) throw new ImageError(`the ${kind} ${file} holds no file`);
-  throw new ImageError(`the ${kind} ${file} holds ${members.length} files, name the image with --member: ${members.map((m) => `${m.name} (${formatSize(m.size)})`).join(', ')}`);
+  throw new ImageError(
+    `the ${kind} ${file} holds ${members.length} files, name the image with --member: ${members.map((m) => `${m.name} (${formatSize(m.size)})`).join(', ')}`,
+  );
 }
 
 async function needTool(tool: string, why: string): Promise<void> {
@@ -99,7 +102,13 @@ async function needTool(tool: string, why: string): Promise<void> {
 async function zipMembers(file: string): Promise<Member[]> {
   await needTool('unzip', `the zip archive ${file}`);
   const r = await execa('unzip', ['-Z', '-l', file], { reject: false, stdin: 'ignore' });
-  if (r.exitCode !== 0) throw new ImageError(`the zip archive ${file} is damaged (${String(r.stdout || r.stderr).split('\n').filter(Boolean).pop()})`);
+  if (r.exitCode !== 0)
+    throw new ImageError(
+      `the zip archive ${file} is damaged (${String(r.stdout || r.stderr)
+        .split('\n')
+        .filter(Boolean)
+        .pop()})`,
+    );
   const members: Member[] = [];
   for (const line of String(r.stdout).split('\n')) {
     const m = /^(\S)\S*\s+\S+\s+\S+\s+(\d+)\s+\S+\s+\d+\s+\S+\s+\S+\s+\S+\s(.*)$/.exec(line);
@@ -126,7 +135,12 @@ async function tarMembers(file: string, codec?: Codec): Promise<Member[]> {
 async function xzRecordedLength(file: string): Promise<number | undefined> {
   if (!isOnPath('xz')) return undefined;
   const r = await execa('xz', ['--robot', '--list', file], { reject: false, stdin: 'ignore' });
-  if (r.exitCode !== 0) throw new ImageError(`the image ${file} is corrupt or truncated (xz: ${String(r.stderr).split('\n')[0]!.replace(/^xz:\s*/, '')})`);
+  if (r.exitCode !== 0)
+    throw new ImageError(
+      `the image ${file} is corrupt or truncated (xz: ${String(r.stderr)
+        .split('\n')[0]!
+        .replace(/^xz:\s*/, '')})`,
+    );
   const totals = /^totals\t\d+\t\d+\t\d+\t(\d+)/m.exec(String(r.stdout));
   return totals ? Number(totals[1]) : undefined;
 }
@@ -153,7 +167,13 @@ export async function detectFormat(
   if (codec) {
     if (isTarHeader(await opts.peek(file, codec))) {
       const member = chooseMember(file, `${codec} tar archive`, await tarMembers(file, codec), opts.member);
-      return { compression: codec, archive: 'tar', member: member.name, recordedLength: member.size, label: `tar.${codec}, ${member.name}` };
+      return {
+        compression: codec,
+        archive: 'tar',
+        member: member.name,
+        recordedLength: member.size,
+        label: `tar.${codec}, ${member.name}`,
+      };
     }
     if (opts.member !== undefined) throw new ImageError(`--member ${opts.member}: the image ${file} is ${codec}, not an archive`);
     // gzip's ISIZE is the length modulo 2^32 of the last member only: not a length to hold a file to

@@ -29,11 +29,15 @@ async function gpgVerify(args: string[], file: string): Promise<{ signer: string
   });
   const status = Buffer.from(r.stderr as Uint8Array).toString('utf8');
   if (/^\[GNUPG:\] (NO_PUBKEY|ERRSIG) /m.test(status)) {
-    throw new BmapError(`the signature of ${file} cannot be checked: the signer's public key is not in your gpg keyring (import it, or pass --no-sig-verify)`);
+    throw new BmapError(
+      `the signature of ${file} cannot be checked: the signer's public key is not in your gpg keyring (import it, or pass --no-sig-verify)`,
+    );
   }
   const good = /^\[GNUPG:\] GOODSIG [0-9A-F]+ (.*)$/m.exec(status);
   if (r.exitCode !== 0 || !good || !/^\[GNUPG:\] VALIDSIG /m.test(status) || /^\[GNUPG:\] BADSIG /m.test(status)) {
-    throw new BmapError(`the signature of ${file} is bad: the bmap was changed after it was signed, or the signature belongs to another file`);
+    throw new BmapError(
+      `the signature of ${file} is bad: the bmap was changed after it was signed, or the signature belongs to another file`,
+    );
   }
   return { signer: good[1]!, output: Buffer.from(r.stdout as Uint8Array) };
 }

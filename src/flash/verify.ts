@@ -19,7 +19,6 @@ function alignedBuffer(size: number): Buffer {
   return Buffer.from(memory.buffer, 0, size);
 }
 
-
 export type ExpectedRange = WriteResult['expected'][number];
 
 /**
@@ -56,7 +55,7 @@ export async function openReadBack(
   let queue: Promise<void> = Promise.resolve();
   const checkNow = async (range: ExpectedRange): Promise<void> => {
     const hash = createHash(range.algorithm);
-    for (let pos = range.start; pos < range.end; ) {
+    for (let pos = range.start; pos < range.end;) {
       // O_DIRECT reads start and end on block boundaries; the range's own bytes are cut out.
       const alignedStart = Math.floor(pos / VERIFY_BLOCK) * VERIFY_BLOCK;
       const want = Math.min(READ_SIZE, Math.ceil((range.end - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
@@ -65,7 +64,8 @@ export async function openReadBack(
       });
       const from = pos - alignedStart;
       const to = Math.min(bytesRead, range.end - alignedStart);
-      if (to <= from) throw new DeviceError(`${device} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
+      if (to <= from)
+        throw new DeviceError(`${device} ended at offset ${alignedStart + bytesRead} while verifying (the image needs ${range.end} bytes)`);
       hash.update(buffer.subarray(from, to));
       pos = alignedStart + to;
       verified += to - from;
@@ -104,7 +104,11 @@ export async function openReadBack(
  * The first byte of `range` where the device differs from the image. Only runs after a mismatch,
  * so the image is read (decompressed) a second time rather than keeping per-block checksums.
  */
-async function firstDifference(handle: FileHandle, range: { start: number; end: number }, image: AsyncIterable<Buffer | PositionedChunk>): Promise<number> {
+async function firstDifference(
+  handle: FileHandle,
+  range: { start: number; end: number },
+  image: AsyncIterable<Buffer | PositionedChunk>,
+): Promise<number> {
   const device = alignedBuffer(READ_SIZE);
   let offset = 0;
   for await (const item of image) {
@@ -112,7 +116,7 @@ async function firstDifference(handle: FileHandle, range: { start: number; end: 
     if (!Buffer.isBuffer(item)) offset = item.at;
     const from = Math.max(offset, range.start);
     const to = Math.min(offset + chunk.length, range.end);
-    for (let at = from; at < to; ) {
+    for (let at = from; at < to;) {
       const alignedStart = Math.floor(at / VERIFY_BLOCK) * VERIFY_BLOCK;
       const want = Math.min(READ_SIZE, Math.ceil((to - alignedStart) / VERIFY_BLOCK) * VERIFY_BLOCK);
       const { bytesRead } = await handle.read(device, 0, want, alignedStart);

@@ -43,7 +43,8 @@ export class WriteQueue {
   private async submit(data: Buffer, position: number, release?: Buffer): Promise<void> {
     const pending = this.handle.write(data, 0, data.length, position).then(
       (r) => {
-        if (r.bytesWritten !== data.length) this.fail(Object.assign(new Error('short write'), { code: 'ENOSPC' }), position + r.bytesWritten);
+        if (r.bytesWritten !== data.length)
+          this.fail(Object.assign(new Error('short write'), { code: 'ENOSPC' }), position + r.bytesWritten);
         if (release) this.pool.push(release);
       },
       (e: unknown) => this.fail(e, position),
@@ -81,7 +82,7 @@ export class WriteQueue {
       await this.submit(data, at);
       return;
     }
-    for (let pos = 0; pos < data.length; ) {
+    for (let pos = 0; pos < data.length;) {
       if (!this.buffer) {
         this.buffer = this.pool.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
         this.bufferStart = at + pos;

@@ -80,7 +80,8 @@ export async function writeImage(opts: {
       const size = bmap ? ` (${formatSize(bmap.imageSize)})` : '';
       throw new DeviceError(`the image${size} is larger than ${opts.device}: no space left ${where}`, at);
     }
-    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO') throw new DeviceError(`${opts.device} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`, at);
+    if (code === 'EIO' || code === 'ENODEV' || code === 'ENXIO')
+      throw new DeviceError(`${opts.device} stopped accepting data ${where} (${code}): was the card removed or is it faulty?`, at);
     throw error;
   };
   const queue = new WriteQueue(handle, fail);
@@ -120,7 +121,11 @@ export async function writeImage(opts: {
       }
       await walker.walk(chunk, (piece, at) => queue.write(piece, at));
       if (opts.readBack && bmap && queue.written - durableAt >= durableEvery) await handOverForReadBack();
-      if (bmap && walker.offset > bmap.imageSize) throw new BmapError(`the image is larger than its bmap says (${bmap.imageSize} bytes): the bmap belongs to another image`, bmap.imageSize);
+      if (bmap && walker.offset > bmap.imageSize)
+        throw new BmapError(
+          `the image is larger than its bmap says (${bmap.imageSize} bytes): the bmap belongs to another image`,
+          bmap.imageSize,
+        );
       const now = Date.now();
       if (opts.onProgress && now - lastReport > 200) {
         lastReport = now;
@@ -128,7 +133,10 @@ export async function writeImage(opts: {
       }
     }
     if (bmap && walker.offset !== bmap.imageSize) {
-      throw new BmapError(`the image has ${walker.offset} bytes but its bmap says ${bmap.imageSize}: the bmap belongs to another image, or the image is truncated`, walker.offset);
+      throw new BmapError(
+        `the image has ${walker.offset} bytes but its bmap says ${bmap.imageSize}: the bmap belongs to another image, or the image is truncated`,
+        walker.offset,
+      );
     }
     if (!bmap) walker.finishWholeImage();
     const imageSize = bmap ? bmap.imageSize : walker.offset;

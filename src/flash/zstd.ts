@@ -79,8 +79,10 @@ export async function zstdChecked(): Promise<Transform> {
   };
   const endFrame = (transform: Transform, checksum: number | undefined): void => {
     decoder!.push(new Uint8Array(0), true);
-    if (contentSize !== undefined && produced !== contentSize) throw new Error(`frame ${frames + 1} decodes to ${produced} bytes but says ${contentSize}`);
-    if (checksum !== undefined && Number(hash.digest() & 0xffffffffn) !== checksum) throw new Error(`frame ${frames + 1}: content checksum mismatch (the data is corrupt)`);
+    if (contentSize !== undefined && produced !== contentSize)
+      throw new Error(`frame ${frames + 1} decodes to ${produced} bytes but says ${contentSize}`);
+    if (checksum !== undefined && Number(hash.digest() & 0xffffffffn) !== checksum)
+      throw new Error(`frame ${frames + 1}: content checksum mismatch (the data is corrupt)`);
     frames++;
     decoder = undefined;
     void transform;

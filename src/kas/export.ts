@@ -55,9 +55,13 @@ export function exportKas(input: KasExportInput): KasExport {
   const { manifest, target, lock } = input;
   const maxVersion = input.maxFormatVersion ?? KAS_LATEST_FORMAT;
   if (!Number.isInteger(maxVersion) || maxVersion < KAS_OLDEST_FORMAT || maxVersion > KAS_LATEST_FORMAT) {
-    throw new InputError(`--format-version: expected a kas configuration format version from ${KAS_OLDEST_FORMAT} to ${KAS_LATEST_FORMAT}, found ${String(input.maxFormatVersion)}`);
+    throw new InputError(
+      `--format-version: expected a kas configuration format version from ${KAS_OLDEST_FORMAT} to ${KAS_LATEST_FORMAT}, found ${String(input.maxFormatVersion)}`,
+    );
   }
-  const features = new Map<string, number>([['header, repos (url, refspec, layers), machine, distro, target, local_conf_header, bblayers_conf_header', KAS_FEATURE_VERSION.base]]);
+  const features = new Map<string, number>([
+    ['header, repos (url, refspec, layers), machine, distro, target, local_conf_header, bblayers_conf_header', KAS_FEATURE_VERSION.base],
+  ]);
   const notExported: string[] = [];
   const legacyRefs = maxVersion < KAS_FEATURE_VERSION.commit_branch;
 
@@ -71,7 +75,9 @@ export function exportKas(input: KasExportInput): KasExport {
     if (legacyRefs) {
       repo.refspec = locked.commit;
       if (locked.branch || locked.tag) {
-        notExported.push(`repos.${name}: ${locked.tag ? `tag ${locked.tag}` : `branch ${locked.branch}`} (kas format ${maxVersion} has only refspec, which holds the locked commit)`);
+        notExported.push(
+          `repos.${name}: ${locked.tag ? `tag ${locked.tag}` : `branch ${locked.branch}`} (kas format ${maxVersion} has only refspec, which holds the locked commit)`,
+        );
       }
     } else {
       repo.commit = locked.commit;
@@ -82,7 +88,9 @@ export function exportKas(input: KasExportInput): KasExport {
           repo.tag = locked.tag;
           features.set('repos.X.tag', KAS_FEATURE_VERSION.tag);
         } else {
-          notExported.push(`repos.${name}: tag ${locked.tag} (repos.X.tag needs kas format ${KAS_FEATURE_VERSION.tag}; the commit is kept)`);
+          notExported.push(
+            `repos.${name}: tag ${locked.tag} (repos.X.tag needs kas format ${KAS_FEATURE_VERSION.tag}; the commit is kept)`,
+          );
         }
       }
     }
@@ -105,7 +113,11 @@ export function exportKas(input: KasExportInput): KasExport {
   if (manifest.build_env) notExported.push('build_env: use kas-container for a containerised build');
   if (manifest.layers_dir || manifest.build_dir) notExported.push('layers_dir / build_dir: kas uses KAS_WORK_DIR and KAS_BUILD_DIR');
   if (Object.keys(manifest.targets).length > 1) {
-    notExported.push(`targets other than ${target.name} (${Object.keys(manifest.targets).filter((t) => t !== target.name).join(', ')}): export them one by one`);
+    notExported.push(
+      `targets other than ${target.name} (${Object.keys(manifest.targets)
+        .filter((t) => t !== target.name)
+        .join(', ')}): export them one by one`,
+    );
   }
 
   const version = Math.max(...features.values());
@@ -121,7 +133,7 @@ export function exportKas(input: KasExportInput): KasExport {
   const comment = [
     `# kas configuration written by \`yoctoforge export kas\` from ${input.manifestName ?? 'layers.yaml'} (target ${target.name}),`,
     '# at the commits of layers.lock.yaml. build_system: oe is implied (poky has oe-init-build-env).',
-    `# Format version ${version}: ${kasReleaseFor(version)} or newer${version < KAS_FEATURE_VERSION.commit_branch ? ' (Debian\'s kas 3.1 included)' : ''}; see kas/README.md in yoctoforge.`,
+    `# Format version ${version}: ${kasReleaseFor(version)} or newer${version < KAS_FEATURE_VERSION.commit_branch ? " (Debian's kas 3.1 included)" : ''}; see kas/README.md in yoctoforge.`,
   ].join('\n');
   const text = `${comment}\n${stringify(config, { nullStr: '', lineWidth: 0 })}`;
   return {

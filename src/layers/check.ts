@@ -45,10 +45,12 @@ export function selectedLayers(manifest: Manifest, target?: Target): Array<{ rep
       throw new InputError(`targets.${target.name}.layers: "${entry}" is not among repos.${repo}.layers`);
     }
   }
-  return all.filter((l) => wanted.some((w) => {
-    const [repo, sub] = splitLayerRef(w);
-    return repo === l.repo && (sub === undefined || sub === l.subPath);
-  }));
+  return all.filter((l) =>
+    wanted.some((w) => {
+      const [repo, sub] = splitLayerRef(w);
+      return repo === l.repo && (sub === undefined || sub === l.subPath);
+    }),
+  );
 }
 
 function splitLayerRef(ref: string): [string, string | undefined] {
@@ -82,7 +84,11 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
         problems.push(`${id}: ${error.message}`);
         continue;
       }
-      problems.push(repoExists ? `${id}: no conf/layer.conf in ${path.relative(project.dir, dir) || '.'} (check repos.${repo}.layers)` : `${id}: repository not synced (run \`yoctoforge sync\`)`);
+      problems.push(
+        repoExists
+          ? `${id}: no conf/layer.conf in ${path.relative(project.dir, dir) || '.'} (check repos.${repo}.layers)`
+          : `${id}: repository not synced (run \`yoctoforge sync\`)`,
+      );
       continue;
     }
     if (conf.collections.length === 0) problems.push(`${id}: conf/layer.conf sets no BBFILE_COLLECTIONS`);
@@ -93,7 +99,8 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
   for (const layer of layers) for (const c of layer.collections) provided.set(c.name, { layer, collection: c });
 
   const core = provided.get('core');
-  if (!core && problems.length === 0) problems.push('no selected layer provides the "core" collection (poky/meta or openembedded-core/meta)');
+  if (!core && problems.length === 0)
+    problems.push('no selected layer provides the "core" collection (poky/meta or openembedded-core/meta)');
 
   const known = await knownLayers(project, layersDir);
   for (const layer of layers) {
@@ -102,10 +109,14 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
         const provider = provided.get(dep.collection);
         if (!provider) {
           const hint = known.get(dep.collection);
-          const where = hint ? `; ${hint.id} provides it (add "${hint.subPath}" to repos.${hint.repo}.layers)` : '; no synced repository has a layer that provides it';
+          const where = hint
+            ? `; ${hint.id} provides it (add "${hint.subPath}" to repos.${hint.repo}.layers)`
+            : '; no synced repository has a layer that provides it';
           layer.problems.push(`${layer.id} (${c.name}) depends on layer "${dep.collection}", which is not enabled${where}`);
         } else if (dep.constraint && !satisfiesConstraint(provider.collection.version, dep.constraint)) {
-          layer.problems.push(`${layer.id} (${c.name}) needs ${dep.collection} ${dep.constraint}, but ${provider.layer.id} has LAYERVERSION ${provider.collection.version ?? '(unset)'}`);
+          layer.problems.push(
+            `${layer.id} (${c.name}) needs ${dep.collection} ${dep.constraint}, but ${provider.layer.id} has LAYERVERSION ${provider.collection.version ?? '(unset)'}`,
+          );
         }
       }
       if (coreSeries.length > 0 && !c.seriesCompat.some((s) => coreSeries.includes(s))) {
@@ -117,7 +128,9 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
   }
   const series = project.manifest.series;
   if (core && series && coreSeries.length > 0 && !coreSeries.includes(series)) {
-    problems.push(`series: the manifest says "${series}", but the core layer ${core.layer.id} is "${coreSeries.join(' ')}" (repos.${core.layer.repo} is on another release's branch; \`yoctoforge upgrade --series ${series}\` moves a project between releases)`);
+    problems.push(
+      `series: the manifest says "${series}", but the core layer ${core.layer.id} is "${coreSeries.join(' ')}" (repos.${core.layer.repo} is on another release's branch; \`yoctoforge upgrade --series ${series}\` moves a project between releases)`,
+    );
   }
   const bitbake = await locateBitbake(project.manifest, layersDir);
   // An unsynced repository is already reported; it may well be the one that holds BitBake.
@@ -125,7 +138,9 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
   if (core && bitbake.version) {
     const needed = await minimumBitbakeVersion(core.layer.dir);
     if (needed && compareVersions(bitbake.version, needed) < 0) {
-      problems.push(`bitbake: ${bitbake.ref} is BitBake ${bitbake.version}, but the core layer ${core.layer.id} needs at least ${needed} (BB_MIN_VERSION in its conf/sanity.conf): move the BitBake repository to the release's branch`);
+      problems.push(
+        `bitbake: ${bitbake.ref} is BitBake ${bitbake.version}, but the core layer ${core.layer.id} needs at least ${needed} (BB_MIN_VERSION in its conf/sanity.conf): move the BitBake repository to the release's branch`,
+      );
     }
   }
   const ordered = orderLayers(layers, provided);
@@ -146,7 +161,10 @@ export async function findCoreRepo(manifest: Manifest, layersDir: string): Promi
 export async function checkLayers(project: Project, target?: Target): Promise<LayerCheckResult> {
   const result = await inspectLayers(project, target);
   if (result.problems.length > 0) {
-    throw new InputError(`layer check failed${target ? ` for target ${target.name}` : ''}: ${result.problems.length} problem(s)`, result.problems);
+    throw new InputError(
+      `layer check failed${target ? ` for target ${target.name}` : ''}: ${result.problems.length} problem(s)`,
+      result.problems,
+    );
   }
   return result;
 }
@@ -159,7 +177,9 @@ function orderLayers(layers: ResolvedLayer[], provided: Map<string, { layer: Res
   const placed = new Set<ResolvedLayer>();
   const out: ResolvedLayer[] = [];
   const deps = (layer: ResolvedLayer): ResolvedLayer[] =>
-    layer.collections.flatMap((c) => c.depends.map((d) => provided.get(d.collection)?.layer).filter((l): l is ResolvedLayer => l !== undefined && l !== layer));
+    layer.collections.flatMap((c) =>
+      c.depends.map((d) => provided.get(d.collection)?.layer).filter((l): l is ResolvedLayer => l !== undefined && l !== layer),
+    );
   while (out.length < layers.length) {
     const next = layers.find((l) => !placed.has(l) && deps(l).every((d) => placed.has(d))) ?? layers.find((l) => !placed.has(l))!;
     placed.add(next);
@@ -190,15 +210,29 @@ async function findLayerDirs(root: string, depth: number, rel = '.'): Promise<st
   if (depth === 0) return out;
   const entries = await readdir(here, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'conf' || e.name.startsWith('recipes-') || e.name === 'lib' || e.name === 'scripts') continue;
+    if (
+      !e.isDirectory() ||
+      e.name.startsWith('.') ||
+      e.name === 'conf' ||
+      e.name.startsWith('recipes-') ||
+      e.name === 'lib' ||
+      e.name === 'scripts'
+    )
+      continue;
     out.push(...(await findLayerDirs(root, depth - 1, rel === '.' ? e.name : `${rel}/${e.name}`)));
   }
   return out;
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

@@ -79,7 +79,9 @@ export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: 
     return commit;
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
-    throw new OperationError(ref && isMissingRef(error) ? missingRefMessage(job.url, ref) : `clone of ${job.url} failed: ${gitFailure(error)}`);
+    throw new OperationError(
+      ref && isMissingRef(error) ? missingRefMessage(job.url, ref) : `clone of ${job.url} failed: ${gitFailure(error)}`,
+    );
   }
 }
 
@@ -108,7 +110,16 @@ export async function fetchWanted(git: SimpleGit, job: CheckoutJob, mode: CloneM
     if (mode === 'shallow') {
       await git.raw(['fetch', '--quiet', '--update-shallow', ...depth, 'origin', job.wanted]);
     } else {
-      await git.raw(['fetch', '--quiet', '--update-shallow', '--tags', '--force', ...filter, 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+      await git.raw([
+        'fetch',
+        '--quiet',
+        '--update-shallow',
+        '--tags',
+        '--force',
+        ...filter,
+        'origin',
+        '+refs/heads/*:refs/remotes/origin/*',
+      ]);
       // A pinned commit that no branch or tag reaches any more: ask for it by id.
       if (!(await hasCommit(git, job.wanted))) await git.raw(['fetch', '--quiet', '--update-shallow', ...filter, 'origin', job.wanted]);
     }
@@ -116,12 +127,31 @@ export async function fetchWanted(git: SimpleGit, job: CheckoutJob, mode: CloneM
     return job.wanted;
   }
   if (job.ref.tag) {
-    await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, 'origin', `+refs/tags/${job.ref.tag}:refs/tags/${job.ref.tag}`]);
+    await git.raw([
+      'fetch',
+      '--quiet',
+      '--update-shallow',
+      '--force',
+      ...depth,
+      ...filter,
+      'origin',
+      `+refs/tags/${job.ref.tag}:refs/tags/${job.ref.tag}`,
+    ]);
     return (await git.raw(['rev-parse', `refs/tags/${job.ref.tag}^{commit}`])).trim();
   }
   if (job.ref.branch) {
     const tracking = `refs/remotes/origin/${job.ref.branch}`;
-    await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, ...(mode === 'full' || mode === 'blobless' ? ['--tags'] : []), 'origin', `+refs/heads/${job.ref.branch}:${tracking}`]);
+    await git.raw([
+      'fetch',
+      '--quiet',
+      '--update-shallow',
+      '--force',
+      ...depth,
+      ...filter,
+      ...(mode === 'full' || mode === 'blobless' ? ['--tags'] : []),
+      'origin',
+      `+refs/heads/${job.ref.branch}:${tracking}`,
+    ]);
     return (await git.raw(['rev-parse', `${tracking}^{commit}`])).trim();
   }
   await git.raw(['fetch', '--quiet', '--update-shallow', '--force', ...depth, ...filter, 'origin', '+HEAD:refs/remotes/origin/HEAD']);

@@ -26,13 +26,23 @@ export async function gitAt(dir: string, interactive: boolean): Promise<SimpleGi
   // environment (inherited by git) rather than through simple-git's env(), which would then
   // vet, and refuse, the user's GIT_CONFIG_* variables.
   if (!interactive) process.env.GIT_TERMINAL_PROMPT = '0';
-  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 8, trimmed: true, abort: interruption.signal, config: TRANSPORT_POLICY, unsafe: { allowUnsafeProtocolOverride: true } });
+  return simpleGit({
+    baseDir: dir,
+    maxConcurrentProcesses: 8,
+    trimmed: true,
+    abort: interruption.signal,
+    config: TRANSPORT_POLICY,
+    unsafe: { allowUnsafeProtocolOverride: true },
+  });
 }
 
 /** The first meaningful line of a git failure, for one-line error messages. */
 export function gitFailure(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const fatal = lines.find((l) => /^(fatal|error):/.test(l));
   return (fatal ?? lines[0] ?? 'git failed').replace(/^(fatal|error):\s*/, '');
 }

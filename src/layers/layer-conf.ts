@@ -12,15 +12,19 @@ const MAX_VALUE_LENGTH = 1024 ** 2;
 export function parseConfAssignments(text: string, layerDir: string): Map<string, string> {
   const vars = new Map<string, string>();
   const defaults = new Map<string, string>();
-  const expand = (value: string): string => bounded(
-    value.replace(/\$\{([A-Za-z0-9_:+.-]+)\}/g, (whole, name: string) => {
-      if (name === 'LAYERDIR') return layerDir;
-      return vars.get(name) ?? defaults.get(name) ?? whole;
-    }),
-  );
+  const expand = (value: string): string =>
+    bounded(
+      value.replace(/\$\{([A-Za-z0-9_:+.-]+)\}/g, (whole, name: string) => {
+        if (name === 'LAYERDIR') return layerDir;
+        return vars.get(name) ?? defaults.get(name) ?? whole;
+      }),
+    );
   // `A .= "${A}${A}"` forty times is a few hundred bytes that expand to terabytes
   const bounded = (value: string): string => {
-    if (value.length > MAX_VALUE_LENGTH) throw new InputError(`${path.join(layerDir, 'conf', 'layer.conf')}: a variable expands to more than ${MAX_VALUE_LENGTH} characters; refusing it`);
+    if (value.length > MAX_VALUE_LENGTH)
+      throw new InputError(
+        `${path.join(layerDir, 'conf', 'layer.conf')}: a variable expands to more than ${MAX_VALUE_LENGTH} characters; refusing it`,
+      );
     return value;
   };
 
@@ -37,7 +41,13 @@ export function parseConfAssignments(text: string, layerDir: string): Map<string
       const v = expand(value);
       if (kind === 'append') vars.set(base!, bounded(current + v));
       else if (kind === 'prepend') vars.set(base!, bounded(v + current));
-      else vars.set(base!, words(current).filter((w) => !words(v).includes(w)).join(' '));
+      else
+        vars.set(
+          base!,
+          words(current)
+            .filter((w) => !words(v).includes(w))
+            .join(' '),
+        );
       continue;
     }
     const current = vars.get(name);
@@ -126,7 +136,10 @@ export interface LayerConf {
 }
 
 export async function readLayerConf(layerDir: string): Promise<LayerConf> {
-  const text = await readInputFile(path.join(layerDir, 'conf', 'layer.conf'), { what: 'layer configuration', maxBytes: INPUT_LIMITS.small });
+  const text = await readInputFile(path.join(layerDir, 'conf', 'layer.conf'), {
+    what: 'layer configuration',
+    maxBytes: INPUT_LIMITS.small,
+  });
   return layerConfFromText(text, layerDir);
 }
 

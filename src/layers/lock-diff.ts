@@ -25,7 +25,8 @@ export interface RepoMove {
  */
 export async function loadLockFrom(spec: string, projectDir: string): Promise<{ lock: Lock; label: string }> {
   const asFile = path.resolve(projectDir, spec);
-  if (existsSync(asFile)) return { lock: parseLock(await readInputFile(asFile, { what: 'lock file', maxBytes: INPUT_LIMITS.manifest }), spec), label: spec };
+  if (existsSync(asFile))
+    return { lock: parseLock(await readInputFile(asFile, { what: 'lock file', maxBytes: INPUT_LIMITS.manifest }), spec), label: spec };
   // a revision is never an option: `lock diff -- --output=FILE` must not make git write a file
   if (spec.startsWith('-')) throw new InputError(`${spec} is neither a lock file nor a git revision`);
   const git = await gitAt(projectDir, false);
@@ -55,7 +56,10 @@ export async function diffLocks(older: Lock, newer: Lock, layersDir: string): Pr
       if (!existsSync(path.join(checkout, '.git'))) return { ...move, note: `no checkout in ${checkout} to list the commits` };
       try {
         const git = await gitAt(checkout, false);
-        const [behind, ahead] = (await git.raw(['rev-list', '--left-right', '--count', `${a.commit}...${b.commit}`])).trim().split(/\s+/).map(Number);
+        const [behind, ahead] = (await git.raw(['rev-list', '--left-right', '--count', `${a.commit}...${b.commit}`]))
+          .trim()
+          .split(/\s+/)
+          .map(Number);
         const log = (await git.raw(['log', '--format=%h %s', `${a.commit}..${b.commit}`])).split('\n').filter(Boolean);
         return { ...move, ahead, behind, log };
       } catch {
@@ -74,7 +78,10 @@ export function formatLockDiff(moves: RepoMove[], labels: { older: string; newer
     if (m.change === 'added') lines.push(`  ${m.repo}: added at ${short(m.to)}`);
     else if (m.change === 'removed') lines.push(`  ${m.repo}: removed (was ${short(m.from)})`);
     else {
-      const count = m.ahead !== undefined ? ` (${m.ahead} new commit${m.ahead === 1 ? '' : 's'}${m.behind ? `, ${m.behind} dropped: not a fast-forward` : ''})` : '';
+      const count =
+        m.ahead !== undefined
+          ? ` (${m.ahead} new commit${m.ahead === 1 ? '' : 's'}${m.behind ? `, ${m.behind} dropped: not a fast-forward` : ''})`
+          : '';
       lines.push(`  ${m.repo}: ${short(m.from)} -> ${short(m.to)}${count}`);
       for (const entry of m.log ?? []) lines.push(`      ${entry}`);
     }

@@ -51,7 +51,8 @@ export async function repoStatuses(project: Project, lock: Lock | undefined): Pr
       const locked = lock?.repos[repo]?.commit;
       const ref = followedRef(spec, project.manifest.series);
       const upstreamRef = ref.tag ? `refs/tags/${ref.tag}` : ref.branch ? `refs/remotes/origin/${ref.branch}` : 'refs/remotes/origin/HEAD';
-      const upstreamCommit = (await git.raw(['rev-parse', '--verify', '--quiet', `${upstreamRef}^{commit}`]).catch(() => '')).trim() || undefined;
+      const upstreamCommit =
+        (await git.raw(['rev-parse', '--verify', '--quiet', `${upstreamRef}^{commit}`]).catch(() => '')).trim() || undefined;
       return {
         ...base,
         present: true,
@@ -62,7 +63,9 @@ export async function repoStatuses(project: Project, lock: Lock | undefined): Pr
         untracked,
         localCommits,
         lock: locked ? await position(git, head, 'lock', locked) : undefined,
-        upstream: upstreamCommit ? await position(git, head, upstreamRef.replace(/^refs\/(remotes\/|tags\/)?/, ''), upstreamCommit) : undefined,
+        upstream: upstreamCommit
+          ? await position(git, head, upstreamRef.replace(/^refs\/(remotes\/|tags\/)?/, ''), upstreamCommit)
+          : undefined,
       };
     }),
   );

@@ -7,7 +7,22 @@ import { projectPaths } from '../manifest/paths.js';
 import type { RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { acquirePidfile } from '../util/pidfile.js';
-import { checkoutDetached, clearStaleGitLocks, cloneRepo, detachedHead, fetchWanted, hasLocalCommits, headCommit, isCreatedCheckout, isDirectory, removeAbandonedClones, setOrigin, uncommittedChanges, type CheckoutJob, type CloneMode } from './checkout.js';
+import {
+  checkoutDetached,
+  clearStaleGitLocks,
+  cloneRepo,
+  detachedHead,
+  fetchWanted,
+  hasLocalCommits,
+  headCommit,
+  isCreatedCheckout,
+  isDirectory,
+  removeAbandonedClones,
+  setOrigin,
+  uncommittedChanges,
+  type CheckoutJob,
+  type CloneMode,
+} from './checkout.js';
 import { gitAt, gitFailure, isMissingRef, missingRefMessage } from './git.js';
 
 export type { CloneMode } from './checkout.js';
@@ -90,7 +105,10 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
   }
 
   await mkdir(layersDir, { recursive: true });
-  const { release, recovered } = await acquirePidfile(path.join(layersDir, SYNC_PIDFILE), (pid) => `another yoctoforge sync (pid ${pid}) is working in ${layersDir}; wait for it to finish`);
+  const { release, recovered } = await acquirePidfile(
+    path.join(layersDir, SYNC_PIDFILE),
+    (pid) => `another yoctoforge sync (pid ${pid}) is working in ${layersDir}; wait for it to finish`,
+  );
   const jobs = Object.entries(project.manifest.repos).map(([name, spec]): RepoJob => {
     const lockedRepo = lock?.repos[name];
     const lockUsable = !options.update && lockedRepo !== undefined && !repoLockProblem(spec, lockedRepo, project.manifest.series);
@@ -159,18 +177,32 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
   } catch (error) {
     if (error instanceof LeftDirty) return { ...base, action: 'left-dirty', commit: error.head, detail: error.message };
     const ref = job.ref.branch ?? job.ref.tag;
-    const detail = error instanceof InputError || error instanceof OperationError ? error.message : ref && isMissingRef(error) ? missingRefMessage(job.spec.url, ref) : gitFailure(error);
+    const detail =
+      error instanceof InputError || error instanceof OperationError
+        ? error.message
+        : ref && isMissingRef(error)
+          ? missingRefMessage(job.spec.url, ref)
+          : gitFailure(error);
     return { ...base, action: 'failed', detail };
   }
 }
 
 class LeftDirty extends Error {
-  constructor(message: string, readonly head: string) {
+  constructor(
+    message: string,
+    readonly head: string,
+  ) {
     super(message);
   }
 }
 
-async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, report: (m: string) => void, recovering: boolean): Promise<RepoSyncResult> {
+async function updateRepo(
+  job: RepoJob,
+  mode: CloneMode,
+  options: SyncOptions,
+  report: (m: string) => void,
+  recovering: boolean,
+): Promise<RepoSyncResult> {
   const base = { name: job.name, dir: job.dir };
   if (!(await isDirectory(path.join(job.dir, '.git')))) {
     throw new InputError(`${job.dir} exists but is not a git repository; move it away or delete it`);
@@ -187,7 +219,9 @@ async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, r
   }
   // not even --force touches a repository yoctoforge did not create
   if (!(await isCreatedCheckout(git, job.dir, job.url))) {
-    throw new InputError(`${job.dir} is a git repository yoctoforge did not create (a branch checked out, or another origin); it is left untouched: point layers_dir elsewhere, or move it away and sync again`);
+    throw new InputError(
+      `${job.dir} is a git repository yoctoforge did not create (a branch checked out, or another origin); it is left untouched: point layers_dir elsewhere, or move it away and sync again`,
+    );
   }
   if (recovering) await clearStaleGitLocks(job.dir);
 
@@ -200,13 +234,19 @@ async function updateRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, r
 
   if (!options.force) {
     const dirty = await uncommittedChanges(git);
-    if (dirty) throw new LeftDirty(`has uncommitted changes (${dirty}); left at ${head.slice(0, 12)} instead of ${commit.slice(0, 12)} (commit or stash them, or use --force to discard)`, head);
+    if (dirty)
+      throw new LeftDirty(
+        `has uncommitted changes (${dirty}); left at ${head.slice(0, 12)} instead of ${commit.slice(0, 12)} (commit or stash them, or use --force to discard)`,
+        head,
+      );
     if (head && head !== job.previouslyLocked && head !== job.spec.commit && (await hasLocalCommits(git))) {
-      throw new LeftDirty(`HEAD ${head.slice(0, 12)} has commits that no remote branch or tag contains; left as it is (push them, or use --force to move away from them)`, head);
+      throw new LeftDirty(
+        `HEAD ${head.slice(0, 12)} has commits that no remote branch or tag contains; left as it is (push them, or use --force to move away from them)`,
+        head,
+      );
     }
   }
   report(`checking out ${commit.slice(0, 12)}`);
   await checkoutDetached(git, commit, options.force ?? false);
   return { ...base, action: 'updated', commit, detail: `${head ? head.slice(0, 12) : '(none)'} → ${commit.slice(0, 12)}` };
 }
-

@@ -38,7 +38,14 @@ export function parseLock(text: string, file: string): Lock {
   const result = lockSchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new InputError(`${file} is not a yoctoforge lock file: ${issue.path.map(String).map((k) => JSON.stringify(k).slice(1, -1)).join('.') || '(top level)'}: ${issue.message} (delete it and run \`yoctoforge sync\`)`);
+    throw new InputError(
+      `${file} is not a yoctoforge lock file: ${
+        issue.path
+          .map(String)
+          .map((k) => JSON.stringify(k).slice(1, -1))
+          .join('.') || '(top level)'
+      }: ${issue.message} (delete it and run \`yoctoforge sync\`)`,
+    );
   }
   return result.data;
 }

@@ -8,20 +8,14 @@ import { z } from 'zod';
 
 const identifier = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-export const machineName = z
-  .string()
-  .regex(identifier, 'a machine name (letters, digits, . _ + -)');
+export const machineName = z.string().regex(identifier, 'a machine name (letters, digits, . _ + -)');
 
 export const distroName = z.string().regex(identifier, 'a distro name (letters, digits, . _ + -)');
 
-export const recipeName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.+_-]*$/, 'a recipe or package name (lower-case letters, digits, . + _ -)');
+export const recipeName = z.string().regex(/^[a-z0-9][a-z0-9.+_-]*$/, 'a recipe or package name (lower-case letters, digits, . + _ -)');
 
 /** DISTRO_FEATURES, IMAGE_FEATURES, LICENSE_FLAGS_ACCEPTED, IMAGE_FSTYPES words. */
-export const confWord = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'a single word (letters, digits, . _ + -)');
+export const confWord = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'a single word (letters, digits, . _ + -)');
 
 export const initManager = z.enum(['systemd', 'sysvinit', 'mdev-busybox', 'none']);
 
@@ -38,7 +32,10 @@ export const passwordHash = z
 /** BitBake variable names, with optional :append/:remove/:override suffixes. */
 export const variableName = z
   .string()
-  .regex(/^[A-Z_][A-Za-z0-9_-]*(:[a-z0-9_-]+)*$/, 'a BitBake variable name such as IMAGE_ROOTFS_EXTRA_SPACE or PREFERRED_VERSION_linux-raspberrypi');
+  .regex(
+    /^[A-Z_][A-Za-z0-9_-]*(:[a-z0-9_-]+)*$/,
+    'a BitBake variable name such as IMAGE_ROOTFS_EXTRA_SPACE or PREFERRED_VERSION_linux-raspberrypi',
+  );
 
 /**
  * A plain variable value: printable text without quotes, backslashes or newlines; `$` only as a
@@ -48,22 +45,34 @@ export const plainValue = z
   .string()
   .max(4096)
   .refine((v) => /^[\x20-\x7e]*$/.test(v) && !/["\\]/.test(v), 'printable text without quotes, backslashes or newlines')
-  .refine((v) => v.replace(/\$\{[A-Za-z0-9_:-]+\}/g, '').indexOf('$') === -1, 'no `$` except `${VARIABLE}` references (inline Python `${@...}` belongs in local_conf)');
+  .refine(
+    (v) => v.replace(/\$\{[A-Za-z0-9_:-]+\}/g, '').indexOf('$') === -1,
+    'no `$` except `${VARIABLE}` references (inline Python `${@...}` belongs in local_conf)',
+  );
 
 /** hash server address: `auto`, `host:port`, `unix://path` or `ws(s)://host[:port]` */
 export const hashServerAddress = z
   .string()
-  .regex(/^(auto|[A-Za-z0-9.-]+:[0-9]{1,5}|unix:\/\/[A-Za-z0-9._/-]+|wss?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._/-]*)?)$/, 'auto, host:port, unix://PATH or ws(s)://HOST[:PORT]');
+  .regex(
+    /^(auto|[A-Za-z0-9.-]+:[0-9]{1,5}|unix:\/\/[A-Za-z0-9._/-]+|wss?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._/-]*)?)$/,
+    'auto, host:port, unix://PATH or ws(s)://HOST[:PORT]',
+  );
 
 /** one SSTATE_MIRRORS entry: `REGEX URL`, e.g. `file://.* https://sstate.example.com/PATH;downloadfilename=PATH` */
 export const sstateMirror = z
   .string()
-  .regex(/^[A-Za-z0-9.*+?()\[\]|^/:_-]+ [A-Za-z0-9+.-]+:\/\/[A-Za-z0-9._~:/?#@!&'()*+,;=%-]+$/, 'a "REGEX URL" pair such as "file://.* https://sstate.example.com/PATH;downloadfilename=PATH"');
+  .regex(
+    /^[A-Za-z0-9.*+?()[\]|^/:_-]+ [A-Za-z0-9+.-]+:\/\/[A-Za-z0-9._~:/?#@!&'()*+,;=%-]+$/,
+    'a "REGEX URL" pair such as "file://.* https://sstate.example.com/PATH;downloadfilename=PATH"',
+  );
 
 /** The root URL of a shared sstate mirror, as builds read it: `https://HOST/PATH`, `http://...` or `file:///PATH`. */
 export const sstateMirrorUrl = z
   .string()
-  .regex(/^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?|file:\/\/)(\/[A-Za-z0-9._~/%+-]*)?$/, 'an http(s):// URL or a file:/// path, such as https://sstate.example.com/scarthgap (no credentials, query or spaces)')
+  .regex(
+    /^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?|file:\/\/)(\/[A-Za-z0-9._~/%+-]*)?$/,
+    'an http(s):// URL or a file:/// path, such as https://sstate.example.com/scarthgap (no credentials, query or spaces)',
+  )
   .transform((v) => v.replace(/\/+$/, ''));
 
 /**
@@ -71,7 +80,7 @@ export const sstateMirrorUrl = z
  * splits path lists at spaces, `$` starts an expansion, quotes end the assignment and a colon
  * splits a container volume, so none of them is allowed; `..` and absolute paths are.
  */
-export const CONF_PATH_PATTERN = /^[A-Za-z0-9._\/~@,-]+$/;
+export const CONF_PATH_PATTERN = /^[A-Za-z0-9._/~@,-]+$/;
 export const confPath = z
   .string()
   .min(1)

@@ -51,18 +51,23 @@ const MULTILINE_KEYS = new Set(['local_conf', 'bblayers_conf']);
  */
 function controlCharacterProblems(value: unknown, keyPath: string[], doc: Document, lineCounter: LineCounter, label: string): string[] {
   // finding control characters is its job
-  const bad = (text: string, multiline: boolean): boolean => (multiline ? /[\u0000-\u0008\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/).test(text);
+  const bad = (text: string, multiline: boolean): boolean =>
+    (multiline ? /[\u0000-\u0008\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/).test(text);
   if (typeof value === 'string') {
     const multiline = MULTILINE_KEYS.has(keyPath[keyPath.length - 1] ?? '');
     if (!bad(value, multiline)) return [];
     const where = position(valueNode(doc, keyPath) ?? nearestNode(doc, keyPath), lineCounter, label);
-    return [`${where}: ${formatPath(keyPath)}: expected text without control characters${multiline ? '' : ' or line breaks'}, found ${JSON.stringify(value).slice(0, 60)}`];
+    return [
+      `${where}: ${formatPath(keyPath)}: expected text without control characters${multiline ? '' : ' or line breaks'}, found ${JSON.stringify(value).slice(0, 60)}`,
+    ];
   }
   if (value === null || typeof value !== 'object') return [];
   const problems: string[] = [];
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
     if (bad(key, false)) {
-      problems.push(`${position(nearestNode(doc, [...keyPath, key]), lineCounter, label)}: ${formatPath(keyPath)}: the key ${JSON.stringify(key)} holds control characters or line breaks`);
+      problems.push(
+        `${position(nearestNode(doc, [...keyPath, key]), lineCounter, label)}: ${formatPath(keyPath)}: the key ${JSON.stringify(key)} holds control characters or line breaks`,
+      );
       continue;
     }
     problems.push(...controlCharacterProblems(inner, [...keyPath, key], doc, lineCounter, label));
@@ -76,8 +81,12 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: Line
     // a repository or target name that is not a name: say which and why, not "Invalid key in record"
     const key = keyPath[keyPath.length - 1] ?? '';
     const node = keyNode(doc, keyPath.slice(0, -1), key);
-    const why = issue.issues.map((i) => (i.code === 'too_big' ? `at most ${String((i as { maximum: number }).maximum)} characters` : i.message)).join(', ');
-    return [`${position(node, lineCounter, label)}: ${formatPath(keyPath.slice(0, -1))}: ${JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key)} is not a valid name (expected ${why})`];
+    const why = issue.issues
+      .map((i) => (i.code === 'too_big' ? `at most ${String((i as { maximum: number }).maximum)} characters` : i.message))
+      .join(', ');
+    return [
+      `${position(node, lineCounter, label)}: ${formatPath(keyPath.slice(0, -1))}: ${JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key)} is not a valid name (expected ${why})`,
+    ];
   }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
@@ -197,7 +206,11 @@ function allSchemaKeys(): string[] {
     const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
     if (!def) return;
     const shape = def.shape as Record<string, unknown> | undefined;
-    if (shape) for (const [k, v] of Object.entries(shape)) { keys.add(k); walk(v, depth + 1); }
+    if (shape)
+      for (const [k, v] of Object.entries(shape)) {
+        keys.add(k);
+        walk(v, depth + 1);
+      }
     for (const inner of [def.innerType, def.element, def.valueType, def.in, def.out]) walk(inner, depth + 1);
   };
   walk(manifestSchema, 0);

@@ -84,7 +84,10 @@ export async function loadOverrides(project: Project, flags: OverrideFlags = {},
   };
 }
 
-async function readOverrideFiles(project: Project, explicit: string[] | undefined): Promise<Array<{ label: string; content: OverrideFile }>> {
+async function readOverrideFiles(
+  project: Project,
+  explicit: string[] | undefined,
+): Promise<Array<{ label: string; content: OverrideFile }>> {
   const given = explicit && explicit.length > 0;
   const paths = given ? explicit.map((f) => path.resolve(f)) : [path.join(project.dir, LOCAL_OVERRIDE_FILE)];
   const out: Array<{ label: string; content: OverrideFile }> = [];
@@ -96,12 +99,16 @@ async function readOverrideFiles(project: Project, explicit: string[] | undefine
       text = await readFile(file, 'utf8');
     } catch (error) {
       if (!given && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new InputError(`-f ${label}: cannot read the override file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new InputError(
+        `-f ${label}: cannot read the override file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
     const content = parseValidatedYaml(text, file, overrideFileSchema, 'override file (only defaults: and targets: can be overridden)');
     for (const name of Object.keys(content.targets ?? {})) {
       if (!project.manifest.targets[name]) {
-        throw new InputError(`${label}: targets.${name}: no target "${name}" in ${path.basename(project.manifestFile)} (an override file changes targets, it does not add them)`);
+        throw new InputError(
+          `${label}: targets.${name}: no target "${name}" in ${path.basename(project.manifestFile)} (an override file changes targets, it does not add them)`,
+        );
       }
     }
     out.push({ label, content });
@@ -126,9 +133,18 @@ function assignment(origin: string, key: string, value: string): SettingsSource 
       throw new InputError(`${origin}: unknown target setting "${key}" (settable: ${settableKeys().join(', ')}, variables.NAME)`);
     }
     if (NOT_FROM_COMMAND_LINE.has(key as keyof TargetSettings)) {
-      throw new InputError(`${origin}: ${key} cannot be set from the command line or the environment; put it in layers.yaml or an override file (-f)`);
+      throw new InputError(
+        `${origin}: ${key} cannot be set from the command line or the environment; put it in layers.yaml or an override file (-f)`,
+      );
     }
-    settings = { [key]: isListSetting(key) ? value.split(',').map((v) => v.trim()).filter(Boolean) : value };
+    settings = {
+      [key]: isListSetting(key)
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+        : value,
+    };
   }
   const result = targetSchema.safeParse(settings);
   if (!result.success) {

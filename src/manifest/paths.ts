@@ -28,7 +28,11 @@ export function projectPaths(project: Project, env: NodeJS.ProcessEnv = process.
   const m = project.manifest;
   const inProject = (p: string): string => path.resolve(project.dir, p);
   // root hands the build to an unprivileged user, who cannot enter /root: its caches live in /var/cache
-  const userCache = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : process.getuid?.() === 0 ? '/var/cache' : path.join(os.homedir(), '.cache');
+  const userCache = env.XDG_CACHE_HOME
+    ? path.resolve(env.XDG_CACHE_HOME)
+    : process.getuid?.() === 0
+      ? '/var/cache'
+      : path.join(os.homedir(), '.cache');
   const cacheRoot = env.YOCTOFORGE_CACHE_DIR
     ? path.resolve(env.YOCTOFORGE_CACHE_DIR)
     : m.cache?.dir
@@ -41,8 +45,16 @@ export function projectPaths(project: Project, env: NodeJS.ProcessEnv = process.
     buildRoot,
     buildDir: (target) => path.join(buildRoot, target),
     cacheRoot,
-    dlDir: env.YOCTOFORGE_DL_DIR ? path.resolve(env.YOCTOFORGE_DL_DIR) : m.cache?.downloads ? inProject(m.cache.downloads) : path.join(cacheRoot, 'downloads'),
-    sstateDir: env.YOCTOFORGE_SSTATE_DIR ? path.resolve(env.YOCTOFORGE_SSTATE_DIR) : m.cache?.sstate ? inProject(m.cache.sstate) : path.join(cacheRoot, 'sstate-cache'),
+    dlDir: env.YOCTOFORGE_DL_DIR
+      ? path.resolve(env.YOCTOFORGE_DL_DIR)
+      : m.cache?.downloads
+        ? inProject(m.cache.downloads)
+        : path.join(cacheRoot, 'downloads'),
+    sstateDir: env.YOCTOFORGE_SSTATE_DIR
+      ? path.resolve(env.YOCTOFORGE_SSTATE_DIR)
+      : m.cache?.sstate
+        ? inProject(m.cache.sstate)
+        : path.join(cacheRoot, 'sstate-cache'),
     persistentDir: path.join(cacheRoot, 'persistent'),
   };
 }

@@ -121,7 +121,10 @@ export type CacheRole = (typeof CACHE_ROLES)[number];
 export const publishTarget = z
   .string()
   .min(1)
-  .refine((v) => /^[\x21-\x7e]+$/.test(v), 'a directory, HOST:PATH, rsync://HOST/MODULE/PATH or s3://BUCKET/PREFIX (no spaces or control characters)');
+  .refine(
+    (v) => /^[\x21-\x7e]+$/.test(v),
+    'a directory, HOST:PATH, rsync://HOST/MODULE/PATH or s3://BUCKET/PREFIX (no spaces or control characters)',
+  );
 
 /**
  * A team's shared sstate mirror and hash-equivalence server. Credentials never appear here: the
@@ -134,27 +137,35 @@ const sharedCacheSchema = z.strictObject({
   /** where `yoctoforge cache publish` writes when no TARGET is given */
   publish: publishTarget.optional(),
   /** the team's bitbake-hashserv: HOST:PORT or ws(s)://HOST[:PORT] */
-  hashserve: hashServerAddress.refine((v) => v !== 'auto' && !v.startsWith('unix://'), 'a network address (HOST:PORT or ws(s)://HOST[:PORT]), not auto or a unix socket').optional(),
+  hashserve: hashServerAddress
+    .refine(
+      (v) => v !== 'auto' && !v.startsWith('unix://'),
+      'a network address (HOST:PORT or ws(s)://HOST[:PORT]), not auto or a unix socket',
+    )
+    .optional(),
   /** default read-only; YOCTOFORGE_CACHE_ROLE overrides it (CI's nightly builds set read-write) */
   role: z.enum(CACHE_ROLES).optional(),
 });
 
-const cacheSchema = z.strictObject({
-  /** root of the shared caches; default $XDG_CACHE_HOME/yoctoforge or ~/.cache/yoctoforge */
-  dir: confPath.optional(),
-  downloads: confPath.optional(),
-  sstate: confPath.optional(),
-  sstate_mirrors: z.array(sstateMirror).optional(),
-  hashserve: hashServerAddress.optional(),
-  hashserve_upstream: hashServerAddress.optional(),
-  /** BB_GENERATE_MIRROR_TARBALLS: keep git sources as tarballs in DL_DIR, for `bundle --downloads` */
-  mirror_tarballs: z.boolean().optional(),
-  /** a shared sstate mirror and hash-equivalence server (see README, "Sharing the cache") */
-  shared: sharedCacheSchema.optional(),
-}).refine((c) => !(c.shared?.hashserve && (c.hashserve || c.hashserve_upstream)), {
-  message: 'cache.shared.hashserve sets BB_HASHSERVE and BB_HASHSERVE_UPSTREAM by role: leave cache.hashserve and cache.hashserve_upstream out',
-  path: ['shared', 'hashserve'],
-});
+const cacheSchema = z
+  .strictObject({
+    /** root of the shared caches; default $XDG_CACHE_HOME/yoctoforge or ~/.cache/yoctoforge */
+    dir: confPath.optional(),
+    downloads: confPath.optional(),
+    sstate: confPath.optional(),
+    sstate_mirrors: z.array(sstateMirror).optional(),
+    hashserve: hashServerAddress.optional(),
+    hashserve_upstream: hashServerAddress.optional(),
+    /** BB_GENERATE_MIRROR_TARBALLS: keep git sources as tarballs in DL_DIR, for `bundle --downloads` */
+    mirror_tarballs: z.boolean().optional(),
+    /** a shared sstate mirror and hash-equivalence server (see README, "Sharing the cache") */
+    shared: sharedCacheSchema.optional(),
+  })
+  .refine((c) => !(c.shared?.hashserve && (c.hashserve || c.hashserve_upstream)), {
+    message:
+      'cache.shared.hashserve sets BB_HASHSERVE and BB_HASHSERVE_UPSTREAM by role: leave cache.hashserve and cache.hashserve_upstream out',
+    path: ['shared', 'hashserve'],
+  });
 
 const syncSchema = z.strictObject({
   clone: z.enum(['full', 'shallow', 'blobless']).optional(),
@@ -175,7 +186,22 @@ export const BITBAKE_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A
  * value through, `NAME: value` sets it unless the caller has NAME set (as kas does). Names the
  * build environment itself owns are refused: overriding them would break it, not configure it.
  */
-export const RESERVED_ENV_NAMES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'TERM', 'BUILDDIR', 'BBPATH', 'BB_ENV_PASSTHROUGH', 'BB_ENV_PASSTHROUGH_ADDITIONS', 'SSH_AUTH_SOCK', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
+export const RESERVED_ENV_NAMES = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'PWD',
+  'TERM',
+  'BUILDDIR',
+  'BBPATH',
+  'BB_ENV_PASSTHROUGH',
+  'BB_ENV_PASSTHROUGH_ADDITIONS',
+  'SSH_AUTH_SOCK',
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** One line of printable text: an environment value reaches a shell, a container and BitBake. */
 const envValue = z.union([z.string().regex(/^[^\0-\x1f\x7f]*$/, 'one line of text (no newlines or control characters)'), z.number()]);
@@ -183,40 +209,43 @@ const envValue = z.union([z.string().regex(/^[^\0-\x1f\x7f]*$/, 'one line of tex
 const envSchema = z.record(z.string(), envValue.nullable()).superRefine((env, ctx) => {
   for (const name of Object.keys(env)) {
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'an environment variable name (letters, digits, _)' });
-    else if (RESERVED_ENV_NAMES.includes(name)) ctx.addIssue({ code: 'custom', path: [name], message: `a name the build environment does not set itself (${RESERVED_ENV_NAMES.join(', ')} are its own)` });
+    else if (RESERVED_ENV_NAMES.includes(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `a name the build environment does not set itself (${RESERVED_ENV_NAMES.join(', ')} are its own)`,
+      });
   }
 });
 
-export const manifestSchema = z.strictObject({
-  $schema: z.string().optional(),
-  version: z.literal(MANIFEST_VERSION).optional(),
-  /** the Yocto release series; default branch of every repo */
-  series: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*$/, 'a release series name such as scarthgap')
-    .optional(),
-  layers_dir: confPath.optional(),
-  build_dir: confPath.optional(),
-  repos: z
-    .record(repoName, repoSchema)
-    .refine((repos) => Object.keys(repos).length > 0, 'at least one repository'),
-  /**
-   * Where BitBake is: "REPO" or "REPO/PATH" (poky/bitbake). Default: found by content, the one
-   * repository (or folder one level inside it) holding bin/bitbake and lib/bb.
-   */
-  bitbake: z.string().regex(BITBAKE_REF_PATTERN, 'REPO or REPO/PATH, e.g. bitbake or poky/bitbake').optional(),
-  cache: cacheSchema.optional(),
-  sync: syncSchema.optional(),
-  build_env: buildEnvSchema.optional(),
-  env: envSchema.optional(),
-  defaults: targetSchema.optional(),
-  targets: z
-    .record(targetName, targetSchema)
-    .refine((targets) => Object.keys(targets).length > 0, 'at least one target'),
-}).refine((m) => m.bitbake === undefined || m.repos[m.bitbake.split('/')[0]!] !== undefined, {
-  message: 'the name of a repository of this manifest (REPO or REPO/PATH)',
-  path: ['bitbake'],
-});
+export const manifestSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(MANIFEST_VERSION).optional(),
+    /** the Yocto release series; default branch of every repo */
+    series: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, 'a release series name such as scarthgap')
+      .optional(),
+    layers_dir: confPath.optional(),
+    build_dir: confPath.optional(),
+    repos: z.record(repoName, repoSchema).refine((repos) => Object.keys(repos).length > 0, 'at least one repository'),
+    /**
+     * Where BitBake is: "REPO" or "REPO/PATH" (poky/bitbake). Default: found by content, the one
+     * repository (or folder one level inside it) holding bin/bitbake and lib/bb.
+     */
+    bitbake: z.string().regex(BITBAKE_REF_PATTERN, 'REPO or REPO/PATH, e.g. bitbake or poky/bitbake').optional(),
+    cache: cacheSchema.optional(),
+    sync: syncSchema.optional(),
+    build_env: buildEnvSchema.optional(),
+    env: envSchema.optional(),
+    defaults: targetSchema.optional(),
+    targets: z.record(targetName, targetSchema).refine((targets) => Object.keys(targets).length > 0, 'at least one target'),
+  })
+  .refine((m) => m.bitbake === undefined || m.repos[m.bitbake.split('/')[0]!] !== undefined, {
+    message: 'the name of a repository of this manifest (REPO or REPO/PATH)',
+    path: ['bitbake'],
+  });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type RepoSpec = z.infer<typeof repoSchema>;

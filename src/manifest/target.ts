@@ -111,7 +111,13 @@ export function resolveTarget(project: Project, name?: string, overrides?: (chos
     origins,
     overridden: Object.entries(origins)
       .filter(([, origin]) => !manifestOrigins.has(origin))
-      .map(([setting, origin]) => ({ setting, value: setting.startsWith('variables.') ? merged.variables![setting.slice('variables.'.length)] : merged[setting as keyof TargetSettings], origin })),
+      .map(([setting, origin]) => ({
+        setting,
+        value: setting.startsWith('variables.')
+          ? merged.variables![setting.slice('variables.'.length)]
+          : merged[setting as keyof TargetSettings],
+        origin,
+      })),
   };
   checkAccounts(target, where);
   return target;

@@ -36,7 +36,13 @@ export async function assembleReport(run: BitbakeRun, result: BuildReport['resul
   const deployDir = path.join(run.buildDir, 'tmp', 'deploy', 'images', target.machine);
   let artifacts: Artifact[] = [];
   if (!run.dryRun && run.buildsImage && result === 'success') {
-    artifacts = await collectArtifacts({ projectDir: run.projectDir, deployDir, image: target.image, machine: target.machine, fstypes: target.imageFstypes });
+    artifacts = await collectArtifacts({
+      projectDir: run.projectDir,
+      deployDir,
+      image: target.image,
+      machine: target.machine,
+      fstypes: target.imageFstypes,
+    });
     await linkArtifacts(run.projectDir, path.join(run.buildDir, 'artifacts'), artifacts);
   }
   const report: BuildReport = {
@@ -79,7 +85,12 @@ async function imageFacts(run: BitbakeRun, artifacts: Artifact[]): Promise<Pick<
 
 async function graphSummary(run: BitbakeRun): Promise<NonNullable<BuildReport['graph']>> {
   const list = await readFile(path.join(run.buildDir, 'pn-buildlist'), 'utf8').catch(() => '');
-  const recipes = new Set(list.split('\n').map((l) => l.trim()).filter(Boolean));
+  const recipes = new Set(
+    list
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   const packages: Record<string, { providers: string[]; inGraph: boolean }> = {};
   for (const pkg of run.target.packages) {
     const providers = run.providers?.[pkg] ?? [];
@@ -94,7 +105,10 @@ export function outcomeLines(report: BuildReport): string[] {
     const g = report.graph!;
     return [
       `${report.image} for ${report.machine}: ${g.recipes} recipes in the task graph`,
-      ...Object.entries(g.packages).map(([pkg, info]) => `  ${info.inGraph ? 'ok     ' : 'MISSING'} ${pkg}${info.providers.length ? ` (from ${info.providers.join(', ')})` : ' (no recipe provides it)'}`),
+      ...Object.entries(g.packages).map(
+        ([pkg, info]) =>
+          `  ${info.inGraph ? 'ok     ' : 'MISSING'} ${pkg}${info.providers.length ? ` (from ${info.providers.join(', ')})` : ' (no recipe provides it)'}`,
+      ),
     ];
   }
   const s = report.sstate;
@@ -110,7 +124,11 @@ export function checkPackagesInGraph(report: BuildReport): void {
   if (missing.length > 0) {
     throw new OperationError(
       `${missing.length} requested package(s) not in the task graph of ${report.image}: ${missing.map(([p]) => p).join(', ')}`,
-      missing.map(([p, info]) => (info.providers.length ? `${p}: provided by ${info.providers.join(', ')}, which the graph does not contain` : `${p}: no recipe in the enabled layers provides it (a missing layer?)`)),
+      missing.map(([p, info]) =>
+        info.providers.length
+          ? `${p}: provided by ${info.providers.join(', ')}, which the graph does not contain`
+          : `${p}: no recipe in the enabled layers provides it (a missing layer?)`,
+      ),
     );
   }
 }

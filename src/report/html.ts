@@ -3,7 +3,8 @@ import { formatDiff, type ReportDiff } from './diff.js';
 import { formatDuration, formatSize } from '../util/units.js';
 import { summaryRows } from './summary.js';
 
-const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The slowest tasks as an SVG timeline: one bar per task at its start, as long as it ran. */
 function timeline(r: BuildReport): string {
@@ -40,9 +41,19 @@ export function renderHtml(r: BuildReport, diff?: { diff: ReportDiff; before: st
   const sections = [
     `<h1>${escape(r.target)} <span class="${r.result === 'success' ? 'ok' : 'bad'}">${escape(r.result)}</span></h1>`,
     `<section id="summary"><h2>Summary</h2>${table(summaryRows(r))}</section>`,
-    `<section id="layers"><h2>Layers</h2>${table(r.layers.map((l) => [l.repo, l.commit, l.url]), ['repo', 'commit', 'url'])}</section>`,
-    r.artifacts.length ? `<section id="artifacts"><h2>Artifacts</h2>${table(r.artifacts.map((a) => [a.path, a.type, formatSize(a.size)]), ['file', 'type', 'size'])}</section>` : '',
-    diff ? `<section id="changes"><h2>Changes</h2><pre>${escape(formatDiff(diff.diff, { before: diff.before, after: diff.after }).join('\n'))}</pre></section>` : '',
+    `<section id="layers"><h2>Layers</h2>${table(
+      r.layers.map((l) => [l.repo, l.commit, l.url]),
+      ['repo', 'commit', 'url'],
+    )}</section>`,
+    r.artifacts.length
+      ? `<section id="artifacts"><h2>Artifacts</h2>${table(
+          r.artifacts.map((a) => [a.path, a.type, formatSize(a.size)]),
+          ['file', 'type', 'size'],
+        )}</section>`
+      : '',
+    diff
+      ? `<section id="changes"><h2>Changes</h2><pre>${escape(formatDiff(diff.diff, { before: diff.before, after: diff.after }).join('\n'))}</pre></section>`
+      : '',
     `<section id="slowest"><h2>Slowest tasks</h2>${timeline(r)}</section>`,
   ];
   return `<!doctype html>

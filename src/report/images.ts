@@ -103,7 +103,9 @@ export async function chooseImage(opts: { projectDir: string; image?: string; ta
   const fromReport = await imagesFromReport(project.dir, buildDir);
   const candidates = fromReport ?? (await imagesFromDeployDir(buildDir, `${target.image}-${target.machine}.`));
   if (candidates.length === 0) {
-    throw new InputError(`no image of target ${target.name} in ${path.relative(process.cwd(), buildDir) || buildDir}: run \`yoctoforge build ${target.name}\` first, or pass --image FILE`);
+    throw new InputError(
+      `no image of target ${target.name} in ${path.relative(process.cwd(), buildDir) || buildDir}: run \`yoctoforge build ${target.name}\` first, or pass --image FILE`,
+    );
   }
   const withBmap = await Promise.all(candidates.map(async (c) => ({ ...c, hasBmap: Boolean(await findBmapBeside(c.file)) })));
   withBmap.sort((a, b) => Number(b.hasBmap) - Number(a.hasBmap) || b.mtimeMs - a.mtimeMs || a.file.localeCompare(b.file));

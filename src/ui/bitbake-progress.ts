@@ -13,8 +13,14 @@ export function bitbakeProgressDisplay(report: (m: string) => void): (event: Bit
       if (now - lastUpdate < 100 && event.kind !== 'sstate-summary') return;
       lastUpdate = now;
       if (p.phase === 'parsing') report(`Parsing recipes ${p.parsePercent}%`);
-      else if (p.phase === 'running') report(`task ${p.taskIndex} of ${p.taskTotal}${p.running.length ? `: ${p.running.slice(0, 3).join(', ')}${p.running.length > 3 ? ` +${p.running.length - 3}` : ''}` : ''}`);
-      if (event.kind === 'sstate-summary') report(`sstate: ${event.summary.local + event.summary.mirrors} of ${event.summary.wanted} reused (${event.summary.matchPercent}% match)`);
+      else if (p.phase === 'running')
+        report(
+          `task ${p.taskIndex} of ${p.taskTotal}${p.running.length ? `: ${p.running.slice(0, 3).join(', ')}${p.running.length > 3 ? ` +${p.running.length - 3}` : ''}` : ''}`,
+        );
+      if (event.kind === 'sstate-summary')
+        report(
+          `sstate: ${event.summary.local + event.summary.mirrors} of ${event.summary.wanted} reused (${event.summary.matchPercent}% match)`,
+        );
       return;
     }
     switch (event.kind) {
@@ -33,7 +39,9 @@ export function bitbakeProgressDisplay(report: (m: string) => void): (event: Bit
         logLine(`${event.setscene ? 'setscene ' : ''}task ${event.index} of ${event.total}: ${event.recipe}:${event.task}`);
         break;
       case 'sstate-summary':
-        logLine(`sstate: wanted ${event.summary.wanted}, local ${event.summary.local}, mirrors ${event.summary.mirrors}, missed ${event.summary.missed} (${event.summary.matchPercent}% match)`);
+        logLine(
+          `sstate: wanted ${event.summary.wanted}, local ${event.summary.local}, mirrors ${event.summary.mirrors}, missed ${event.summary.missed} (${event.summary.matchPercent}% match)`,
+        );
         break;
       case 'tasks-summary':
         logLine(event.text);

@@ -115,10 +115,14 @@ export function isInside(child: string, parent: string): boolean {
 export function refuseOverwritingInput(output: string, inputs: string[], option: string): void {
   const out = statSync(output, { throwIfNoEntry: false });
   for (const input of inputs) {
-    const same = path.resolve(input) === path.resolve(output) || (out !== undefined && (() => {
-      const s = statSync(input, { throwIfNoEntry: false });
-      return s !== undefined && s.dev === out.dev && s.ino === out.ino;
-    })());
-    if (same) throw new InputError(`${option} ${output} is an input of this command (${input}); it would be overwritten: name another file`);
+    const same =
+      path.resolve(input) === path.resolve(output) ||
+      (out !== undefined &&
+        (() => {
+          const s = statSync(input, { throwIfNoEntry: false });
+          return s !== undefined && s.dev === out.dev && s.ino === out.ino;
+        })());
+    if (same)
+      throw new InputError(`${option} ${output} is an input of this command (${input}); it would be overwritten: name another file`);
   }
 }

@@ -38,7 +38,15 @@ describe('knotty parser on real BitBake output', () => {
 
   it('sstate reuse: 100% match, setscene tasks', () => {
     const { events, parser } = parseWhole(fixture('02-build-sstate-reuse.log'));
-    expect(parser.progress.sstate).toEqual({ wanted: 6, local: 6, mirrors: 0, missed: 0, current: 0, matchPercent: 100, completePercent: 0 });
+    expect(parser.progress.sstate).toEqual({
+      wanted: 6,
+      local: 6,
+      mirrors: 0,
+      missed: 0,
+      current: 0,
+      matchPercent: 100,
+      completePercent: 0,
+    });
     expect(events.filter((e) => e.kind === 'task-started' && e.setscene).length).toBeGreaterThanOrEqual(5);
     expect(parser.progress.tasksSummary).toEqual({ attempted: 15, succeeded: 15, failed: 0 });
   });
@@ -53,7 +61,10 @@ describe('knotty parser on real BitBake output', () => {
     expect(failure.logFile).toBe('/project/build/tmp/work/x86_64-linux/quilt-native/0.67/temp/log.do_fetch.971');
     expect(failure.lastLines.some((l) => l.includes('Bitbake Fetcher Error: NetworkAccess'))).toBe(true);
     expect(parser.progress.tasksSummary).toEqual({ attempted: 2, succeeded: 1, failed: 1 });
-    expect(formatFailure(failure).slice(0, 2)).toEqual(['quilt-native do_fetch failed', 'log: /project/build/tmp/work/x86_64-linux/quilt-native/0.67/temp/log.do_fetch.971']);
+    expect(formatFailure(failure).slice(0, 2)).toEqual([
+      'quilt-native do_fetch failed',
+      'log: /project/build/tmp/work/x86_64-linux/quilt-native/0.67/temp/log.do_fetch.971',
+    ]);
   });
 
   it('a parse error names the recipe file and line', () => {
@@ -89,7 +100,7 @@ describe('knotty parser on real BitBake output', () => {
       const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
       const parser = new KnottyParser();
       const chunked: BitbakeEvent[] = [];
-      for (let i = 0; i < bytes.length; ) {
+      for (let i = 0; i < bytes.length;) {
         const n = 1 + Math.floor(random() * 200);
         chunked.push(...parser.push(bytes.subarray(i, i + n)));
         i += n;
@@ -100,7 +111,9 @@ describe('knotty parser on real BitBake output', () => {
   });
 
   it('keeps memory flat over a long build', () => {
-    const lines = fixture('01-build-success.log').split('\n').filter((l) => l.startsWith('NOTE: '));
+    const lines = fixture('01-build-success.log')
+      .split('\n')
+      .filter((l) => l.startsWith('NOTE: '));
     const parser = new KnottyParser();
     const chunk = `${lines.join('\n')}\n`;
     for (let i = 0; i < 200; i++) parser.push(chunk);

@@ -8,7 +8,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUser } from '../../src/engine/engine.js';
 import { ensureBuildEnvImage } from '../../src/engine/image.js';
-import { addInsteadOf, CLI, makeFixtureWorld, makeProject, makeUpstreamFromDir, REPO_ROOT, runCli, type FixtureWorld } from '../helpers/git-fixtures.js';
+import {
+  addInsteadOf,
+  CLI,
+  makeFixtureWorld,
+  makeProject,
+  makeUpstreamFromDir,
+  REPO_ROOT,
+  runCli,
+  type FixtureWorld,
+} from '../helpers/git-fixtures.js';
 
 const BASE_IMAGE = process.env.YOCTOFORGE_TEST_BASE_IMAGE ?? 'yoctoforge-test-base:bookworm';
 const dockerReady = spawnSync('docker', ['image', 'inspect', BASE_IMAGE], { stdio: 'ignore' }).status === 0;
@@ -73,7 +82,14 @@ if (!dockerReady) {
       expect(r.stdout).toMatch(/sstate: wanted 6, local 0, mirrors 0, missed 6 \(0% match\)/);
       expect(r.stdout).toMatch(/built yf-image-ok for raspberrypi4-64/);
       const rep = report(dir);
-      expect(rep).toMatchObject({ target: 'pi', image: 'yf-image-ok', machine: 'raspberrypi4-64', result: 'success', mode: 'build', engine: 'docker' });
+      expect(rep).toMatchObject({
+        target: 'pi',
+        image: 'yf-image-ok',
+        machine: 'raspberrypi4-64',
+        result: 'success',
+        mode: 'build',
+        engine: 'docker',
+      });
       expect(rep.tasks).toEqual({ attempted: 15, succeeded: 15, failed: 0, total: 15 });
       expect(rep.sstate).toMatchObject({ wanted: 6, missed: 6 });
       expect(rep.layers).toEqual([{ repo: 'poky', url: world.upstreams.poky!.url, commit: world.upstreams.poky!.commits[0] }]);
@@ -97,7 +113,14 @@ if (!dockerReady) {
         { name: 'base-files', arch: 'raspberrypi4_64', version: '3.0.14' },
         { name: 'docker-moby', arch: 'cortexa72', version: '25.0.3' },
       ]);
-      expect(rep.slowestTasks.map((t: { recipe: string; task: string; seconds: number; start: number }) => [t.recipe, t.task, t.seconds, t.start])).toEqual([
+      expect(
+        rep.slowestTasks.map((t: { recipe: string; task: string; seconds: number; start: number }) => [
+          t.recipe,
+          t.task,
+          t.seconds,
+          t.start,
+        ]),
+      ).toEqual([
         ['linux-raspberrypi-6.6.63+git-r0', 'do_compile', 61.5, 10],
         ['docker-moby-25.0.3+git-r0', 'do_compile', 40.25, 12],
         ['quilt-native-0.67-r0', 'do_fetch', 0.5, 0],
@@ -115,7 +138,9 @@ if (!dockerReady) {
       const md = readFileSync(summary, 'utf8');
       expect(md).toMatch(/^### ✅ yoctoforge build of `pi`: success$/m);
       expect(md).toMatch(/^\| packages \| 2 \|$/m);
-      expect(md).toMatch(/^\| `build\/pi\/tmp\/deploy\/images\/raspberrypi4-64\/yf-image-ok-raspberrypi4-64\.rootfs-\d{14}\.wic\.bz2` \| [\d.]+ KiB \|$/m);
+      expect(md).toMatch(
+        /^\| `build\/pi\/tmp\/deploy\/images\/raspberrypi4-64\/yf-image-ok-raspberrypi4-64\.rootfs-\d{14}\.wic\.bz2` \| [\d.]+ KiB \|$/m,
+      );
       const failing = project('yf-image-fail');
       const f = runCli(['build'], { cwd: failing, env: { ...gha, GITHUB_STEP_SUMMARY: path.join(failing, 'summary.md') } });
       expect(f.code).toBe(1);
@@ -135,9 +160,14 @@ if (!dockerReady) {
       expect(rep.graph.packages['ntp-utils']).toEqual({ providers: ['ntp'], inGraph: true });
       expect(readdirSync(path.join(dir, 'build', 'pi', 'logs')).some((f) => f.endsWith('-dry-run.log'))).toBe(true);
 
-      const missing = runCli(['build', 'pi', '--dry-run'], { cwd: project('yf-image-ok', ', python3-docker-compose, no-such-package'), env });
+      const missing = runCli(['build', 'pi', '--dry-run'], {
+        cwd: project('yf-image-ok', ', python3-docker-compose, no-such-package'),
+        env,
+      });
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toMatch(/^yoctoforge: error: 2 requested package\(s\) not in the task graph of yf-image-ok: python3-docker-compose, no-such-package/m);
+      expect(missing.stderr).toMatch(
+        /^yoctoforge: error: 2 requested package\(s\) not in the task graph of yf-image-ok: python3-docker-compose, no-such-package/m,
+      );
       expect(missing.stderr).toContain('no-such-package: no recipe in the enabled layers provides it');
     });
 
@@ -156,7 +186,9 @@ if (!dockerReady) {
     it('a parse error is one clear message', () => {
       const r = runCli(['build'], { cwd: project('yf-image-parse-error'), env });
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^yoctoforge: error: BitBake could not parse the metadata: ParseError at .*broken_1\.0\.bb:5: Unparsed lines/m);
+      expect(r.stderr).toMatch(
+        /^yoctoforge: error: BitBake could not parse the metadata: ParseError at .*broken_1\.0\.bb:5: Unparsed lines/m,
+      );
     });
 
     it('SIGTERM stops the container and exits 130; a second build of the same target is refused meanwhile', async () => {
@@ -196,7 +228,9 @@ if (!dockerReady) {
     it('refuses a build without the disk space it needs, before starting', () => {
       const r = runCli(['build'], { cwd: project('yf-image-ok'), env: { ...env, YOCTOFORGE_MIN_FREE_GIB: '100000' } });
       expect(r.code).toBe(3);
-      expect(r.stderr).toMatch(/^yoctoforge: error: not enough disk space: build directory \(.*\): [\d.]+ [GT]iB free, needs about 97\.66 TiB/m);
+      expect(r.stderr).toMatch(
+        /^yoctoforge: error: not enough disk space: build directory \(.*\): [\d.]+ [GT]iB free, needs about 97\.66 TiB/m,
+      );
     });
 
     const podmanReady = spawnSync('podman', ['image', 'exists', `localhost/${BASE_IMAGE}`], { stdio: 'ignore' }).status === 0;
@@ -207,13 +241,18 @@ if (!dockerReady) {
         const conf = path.join(world.root, 'containers.conf');
         writeFileSync(conf, '[containers]\ndefault_ulimits = []\npids_limit = 0\n');
         const dir = project('yf-image-ok');
-        const r = runCli(['build', '--engine', 'podman', '--base-image', `localhost/${BASE_IMAGE}`], { cwd: dir, env: { ...env, CONTAINERS_CONF: conf } });
+        const r = runCli(['build', '--engine', 'podman', '--base-image', `localhost/${BASE_IMAGE}`], {
+          cwd: dir,
+          env: { ...env, CONTAINERS_CONF: conf },
+        });
         expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
         expect(r.stdout).toMatch(/Build environment: yoctoforge-buildenv:[0-9a-f]{16} (built|up to date) \(podman\)/);
         const rep = report(dir);
         expect(rep).toMatchObject({ result: 'success', engine: 'podman', tasks: { attempted: 15, failed: 0 } });
         expect(statSync(path.join(dir, rep.artifacts[0].path)).uid).toBe(isRoot ? 1000 : process.getuid!());
-        expect(spawnSync('podman', ['ps', '-a', '--filter', 'name=yoctoforge-', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+        expect(
+          spawnSync('podman', ['ps', '-a', '--filter', 'name=yoctoforge-', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim(),
+        ).toBe('');
       },
       900_000,
     );

@@ -14,7 +14,13 @@ const sha = (file: string): string => createHash('sha256').update(readFileSync(f
 function offlineEnv(root: string): NodeJS.ProcessEnv {
   const gitconfig = path.join(root, 'offline.gitconfig');
   writeFileSync(gitconfig, '[user]\n\tname = Offline\n\temail = offline@example.invalid\n');
-  return { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', YOCTOFORGE_CACHE_DIR: path.join(root, 'cache') };
+  return {
+    ...process.env,
+    GIT_CONFIG_GLOBAL: gitconfig,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    YOCTOFORGE_CACHE_DIR: path.join(root, 'cache'),
+  };
 }
 
 beforeAll(() => {
@@ -31,9 +37,13 @@ afterAll(() => world.cleanup());
 
 describe('yoctoforge bundle', () => {
   it('lists what went in and how large each part is', () => {
-    const r = runCli(['bundle', '-o', path.join(world.root, 'again.tar.gz')], { cwd: project, env: { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') } });
+    const r = runCli(['bundle', '-o', path.join(world.root, 'again.tar.gz')], {
+      cwd: project,
+      env: { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') },
+    });
     expect(r.code, r.stderr).toBe(0);
-    for (const name of ['poky', 'meta-openembedded', 'meta-raspberrypi', 'meta-virtualization']) expect(r.stdout).toMatch(new RegExp(`repos/${name}\\.bundle\\s+[\\d.]+ (B|KiB)`));
+    for (const name of ['poky', 'meta-openembedded', 'meta-raspberrypi', 'meta-virtualization'])
+      expect(r.stdout).toMatch(new RegExp(`repos/${name}\\.bundle\\s+[\\d.]+ (B|KiB)`));
     expect(r.stdout).toMatch(/ conf\s+[\d.]+ KiB/);
     expect(r.stdout).toMatch(/ docker\s+[\d.]+ KiB/);
     expect(r.stdout).toMatch(/wrote .*again\.tar\.gz \([\d.]+ KiB\)/);
@@ -41,11 +51,19 @@ describe('yoctoforge bundle', () => {
 
   it('is deterministic: the same lock and inputs give the same bytes', () => {
     const second = path.join(world.root, 'second.tar.gz');
-    expect(runCli(['bundle', '-o', second], { cwd: project, env: { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') } }).code).toBe(0);
+    expect(
+      runCli(['bundle', '-o', second], { cwd: project, env: { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') } }).code,
+    ).toBe(0);
     expect(sha(second)).toBe(sha(bundle));
     const shallow1 = path.join(world.root, 'shallow1.tar.gz');
     const shallow2 = path.join(world.root, 'shallow2.tar.gz');
-    for (const out of [shallow1, shallow2]) expect(runCli(['bundle', '--shallow', '-o', out], { cwd: project, env: { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') } }).code).toBe(0);
+    for (const out of [shallow1, shallow2])
+      expect(
+        runCli(['bundle', '--shallow', '-o', out], {
+          cwd: project,
+          env: { ...world.env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') },
+        }).code,
+      ).toBe(0);
     expect(sha(shallow1)).toBe(sha(shallow2));
   });
 
@@ -63,16 +81,21 @@ describe('yoctoforge bundle', () => {
         const dir = path.join(target, 'layers', name);
         expect(git(dir, 'rev-parse', 'HEAD')).toBe(git(path.join(project, 'layers', name), 'rev-parse', 'HEAD'));
         expect(git(dir, 'config', '--get', 'remote.origin.url')).toBe(world.upstreams[name]!.url);
-        if (kind === 'full') expect(git(dir, 'rev-list', '--count', 'HEAD')).toBe(git(path.join(project, 'layers', name), 'rev-list', '--count', 'HEAD'));
+        if (kind === 'full')
+          expect(git(dir, 'rev-list', '--count', 'HEAD')).toBe(git(path.join(project, 'layers', name), 'rev-list', '--count', 'HEAD'));
         else expect(git(dir, 'rev-list', '--count', 'HEAD')).toBe('1');
       }
-      expect(readFileSync(path.join(target, 'layers.lock.yaml'), 'utf8')).toBe(readFileSync(path.join(project, 'layers.lock.yaml'), 'utf8'));
+      expect(readFileSync(path.join(target, 'layers.lock.yaml'), 'utf8')).toBe(
+        readFileSync(path.join(project, 'layers.lock.yaml'), 'utf8'),
+      );
       // sync --locked finds everything at the lock without the network; config renders the same conf
       expect(runCli(['sync', '--locked'], { cwd: target, env }).code).toBe(0);
       const c = runCli(['config'], { cwd: target, env: { ...env, YOCTOFORGE_CACHE_DIR: path.join(world.root, 'cache') } });
       expect(c.code, c.stderr).toBe(0);
       for (const f of ['local.conf', 'bblayers.conf']) {
-        expect(readFileSync(path.join(target, 'build', 'rpi-docker-image', 'conf', f), 'utf8'), f).toBe(readFileSync(path.join(project, 'build', 'rpi-docker-image', 'conf', f), 'utf8'));
+        expect(readFileSync(path.join(target, 'build', 'rpi-docker-image', 'conf', f), 'utf8'), f).toBe(
+          readFileSync(path.join(project, 'build', 'rpi-docker-image', 'conf', f), 'utf8'),
+        );
       }
     }
   });
@@ -91,7 +114,10 @@ describe('yoctoforge bundle', () => {
     const target = path.join(tempDir('yf-restore-dl-'), 'p');
     const env = offlineEnv(path.dirname(target));
     expect(runCli(['init', target, '--from-bundle', out], { env }).code).toBe(0);
-    expect(readdirSync(path.join(target, 'bundle-downloads')).sort()).toEqual(['git2_github.com.example.tool.git.tar.gz', 'hello-1.0.tar.gz']);
+    expect(readdirSync(path.join(target, 'bundle-downloads')).sort()).toEqual([
+      'git2_github.com.example.tool.git.tar.gz',
+      'hello-1.0.tar.gz',
+    ]);
     expect(runCli(['config'], { cwd: target, env }).code).toBe(0);
     const conf = readFileSync(path.join(target, 'build', 'rpi-docker-image', 'conf', 'local.conf'), 'utf8');
     expect(conf).toContain('    https://.*/.* file://${TOPDIR}/../../bundle-downloads/ \\');
@@ -107,7 +133,9 @@ describe('yoctoforge bundle', () => {
       writeFileSync(path.join(dirty, 'layers', 'meta-raspberrypi', 'conf', 'layer.conf'), '# local change\n', { flag: 'a' });
       let r = runCli(['bundle', '-o', path.join(dirty, 'x.tar.gz')], { cwd: dirty, env });
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^yoctoforge: error: meta-raspberrypi has uncommitted changes \(1 files\): a bundle holds only committed, locked work/m);
+      expect(r.stderr).toMatch(
+        /^yoctoforge: error: meta-raspberrypi has uncommitted changes \(1 files\): a bundle holds only committed, locked work/m,
+      );
       expect(existsSync(path.join(dirty, 'x.tar.gz'))).toBe(false);
       const unlocked = makeProject(world, seedManifest(world));
       r = runCli(['bundle'], { cwd: unlocked, env });
@@ -144,7 +172,9 @@ describe('yoctoforge bundle', () => {
 
     it('a tampered archive (a file changed, one added)', () => {
       restoreFails(
-        repack('tampered.tar.gz', (root) => writeFileSync(path.join(root, 'layers.yaml'), `${readFileSync(path.join(root, 'layers.yaml'), 'utf8')}# sneaky\n`)),
+        repack('tampered.tar.gz', (root) =>
+          writeFileSync(path.join(root, 'layers.yaml'), `${readFileSync(path.join(root, 'layers.yaml'), 'utf8')}# sneaky\n`),
+        ),
         /has been modified: layers\.yaml does not match its checksum/,
       );
       restoreFails(
@@ -159,7 +189,10 @@ describe('yoctoforge bundle', () => {
           const info = JSON.parse(readFileSync(path.join(root, 'bundle.json'), 'utf8')) as { format: number };
           info.format = 99;
           writeFileSync(path.join(root, 'bundle.json'), JSON.stringify(info));
-          const sums = readFileSync(path.join(root, 'SHA256SUMS'), 'utf8').replace(/^[0-9a-f]{64}(?=  bundle\.json$)/m, createHash('sha256').update(JSON.stringify(info)).digest('hex'));
+          const sums = readFileSync(path.join(root, 'SHA256SUMS'), 'utf8').replace(
+            /^[0-9a-f]{64}(?= {2}bundle\.json$)/m,
+            createHash('sha256').update(JSON.stringify(info)).digest('hex'),
+          );
           writeFileSync(path.join(root, 'SHA256SUMS'), sums);
         }),
         /was made by a newer yoctoforge \(bundle format 99; this one reads up to 1\): upgrade yoctoforge/,
@@ -188,7 +221,9 @@ describe('yoctoforge bundle', () => {
       writeFileSync(path.join(target, 'layers.yaml'), `${readFileSync(path.join(target, 'layers.yaml'), 'utf8')}# my edit\n`);
       let r = runCli(['sync', '--from-bundle', bundle], { cwd: target, env });
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^yoctoforge: error: restoring would overwrite layers\.yaml differs from the bundle's; nothing was changed \(--force overwrites\)$/m);
+      expect(r.stderr).toMatch(
+        /^yoctoforge: error: restoring would overwrite layers\.yaml differs from the bundle's; nothing was changed \(--force overwrites\)$/m,
+      );
       expect(readFileSync(path.join(target, 'layers.yaml'), 'utf8')).toMatch(/# my edit\n$/);
       r = runCli(['sync', '--from-bundle', bundle, '--force'], { cwd: target, env });
       expect(r.code, r.stderr).toBe(0);
@@ -202,7 +237,9 @@ describe('yoctoforge bundle', () => {
       try {
         const r = runCli(['init', path.join(mnt, 'p'), '--from-bundle', bundle], { env: offlineEnv(world.root) });
         expect(r.code).toBe(3);
-        expect(r.stderr).toMatch(/^yoctoforge: error: not enough disk space in .*: restoring needs about [\d.]+ (?:B|[KMGT]iB), [\d.]+ (?:B|[KMGT]iB) are free$/m);
+        expect(r.stderr).toMatch(
+          /^yoctoforge: error: not enough disk space in .*: restoring needs about [\d.]+ (?:B|[KMGT]iB), [\d.]+ (?:B|[KMGT]iB) are free$/m,
+        );
       } finally {
         spawnSync('umount', [mnt]);
         rmSync(mnt, { recursive: true, force: true });

@@ -27,7 +27,10 @@ describe('yoctoforge init', () => {
       bitbake: { url: 'https://git.openembedded.org/bitbake', branch: '2.18', layers: [] },
       'openembedded-core': { url: 'https://git.openembedded.org/openembedded-core', layers: ['meta'] },
       'meta-yocto': { url: 'https://git.yoctoproject.org/meta-yocto', layers: ['meta-poky', 'meta-yocto-bsp'] },
-      'meta-openembedded': { url: 'https://github.com/openembedded/meta-openembedded', layers: ['meta-oe', 'meta-python', 'meta-networking', 'meta-filesystems'] },
+      'meta-openembedded': {
+        url: 'https://github.com/openembedded/meta-openembedded',
+        layers: ['meta-oe', 'meta-python', 'meta-networking', 'meta-filesystems'],
+      },
       'meta-raspberrypi': { url: 'https://github.com/agherzan/meta-raspberrypi' },
       'meta-virtualization': { url: 'https://git.yoctoproject.org/meta-virtualization' },
     });

@@ -23,7 +23,15 @@ const cli = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) => runCli
 
 describe('overrides', () => {
   it('--machine, --set and variables reach local.conf, with their origin in its header', () => {
-    const result = cli(synced, ['config', '--machine', 'raspberrypi5', '--set', 'packages=docker,htop', '--set', 'variables.IMAGE_ROOTFS_EXTRA_SPACE=1024']);
+    const result = cli(synced, [
+      'config',
+      '--machine',
+      'raspberrypi5',
+      '--set',
+      'packages=docker,htop',
+      '--set',
+      'variables.IMAGE_ROOTFS_EXTRA_SPACE=1024',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const conf = readFileSync(path.join(synced, LOCAL_CONF), 'utf8');
     expect(conf).toMatch(/^MACHINE = "raspberrypi5"$/m);
@@ -48,7 +56,8 @@ describe('overrides', () => {
       'defaults:\n  init_manager: sysvinit\ntargets:\n  rpi-docker-image:\n    machine: raspberrypi3-64\n    distro: poky-altcfg\n    image_fstypes: [wic]\n    variables: { FROM_FILE: "2" }\n',
     );
     const project = await loadProject(dir);
-    const target = (env: NodeJS.ProcessEnv, flags = {}) => loadOverrides(project, flags, env).then((o) => resolveTarget(project, undefined, o.forTarget));
+    const target = (env: NodeJS.ProcessEnv, flags = {}) =>
+      loadOverrides(project, flags, env).then((o) => resolveTarget(project, undefined, o.forTarget));
 
     const fromFile = await target({});
     expect(fromFile.machine).toBe('raspberrypi3-64');
@@ -57,20 +66,34 @@ describe('overrides', () => {
     // as kas merges files: the target's own init_manager (layers.yaml) wins over the file's defaults
     expect(fromFile.initManager).toBe('systemd');
     expect(fromFile.variables).toEqual({ FROM_DEFAULTS: '1', FROM_FILE: '2' });
-    expect(fromFile.origins).toMatchObject({ machine: 'layers.local.yaml: targets.rpi-docker-image', init_manager: 'layers.yaml: targets.rpi-docker-image', 'variables.FROM_DEFAULTS': 'layers.yaml: defaults' });
+    expect(fromFile.origins).toMatchObject({
+      machine: 'layers.local.yaml: targets.rpi-docker-image',
+      init_manager: 'layers.yaml: targets.rpi-docker-image',
+      'variables.FROM_DEFAULTS': 'layers.yaml: defaults',
+    });
 
-    const fromEnv = await target({ YOCTOFORGE_MACHINE: 'raspberrypi4', YOCTOFORGE_SET_INIT_MANAGER: 'mdev-busybox', YOCTOFORGE_SET_VARIABLES_FROM_ENV: '3' });
+    const fromEnv = await target({
+      YOCTOFORGE_MACHINE: 'raspberrypi4',
+      YOCTOFORGE_SET_INIT_MANAGER: 'mdev-busybox',
+      YOCTOFORGE_SET_VARIABLES_FROM_ENV: '3',
+    });
     expect(fromEnv).toMatchObject({ machine: 'raspberrypi4', distro: 'poky-altcfg', initManager: 'mdev-busybox' });
-    expect(fromEnv.origins).toMatchObject({ machine: 'YOCTOFORGE_MACHINE', init_manager: 'YOCTOFORGE_SET_INIT_MANAGER', 'variables.FROM_ENV': 'YOCTOFORGE_SET_VARIABLES_FROM_ENV' });
+    expect(fromEnv.origins).toMatchObject({
+      machine: 'YOCTOFORGE_MACHINE',
+      init_manager: 'YOCTOFORGE_SET_INIT_MANAGER',
+      'variables.FROM_ENV': 'YOCTOFORGE_SET_VARIABLES_FROM_ENV',
+    });
 
     const fromFlags = await target({ YOCTOFORGE_MACHINE: 'raspberrypi4' }, { machine: 'raspberrypi5', set: ['distro=poky-tiny'] });
     expect(fromFlags).toMatchObject({ machine: 'raspberrypi5', distro: 'poky-tiny' });
-    expect(fromFlags.overridden).toEqual([
-      { setting: 'machine', value: 'raspberrypi5', origin: '--machine' },
-      { setting: 'distro', value: 'poky-tiny', origin: '--set distro' },
-      { setting: 'image_fstypes', value: ['wic'], origin: 'layers.local.yaml: targets.rpi-docker-image' },
-      { setting: 'variables.FROM_FILE', value: '2', origin: 'layers.local.yaml: targets.rpi-docker-image' },
-    ].sort((a, b) => Object.keys(fromFlags.origins).indexOf(a.setting) - Object.keys(fromFlags.origins).indexOf(b.setting)));
+    expect(fromFlags.overridden).toEqual(
+      [
+        { setting: 'machine', value: 'raspberrypi5', origin: '--machine' },
+        { setting: 'distro', value: 'poky-tiny', origin: '--set distro' },
+        { setting: 'image_fstypes', value: ['wic'], origin: 'layers.local.yaml: targets.rpi-docker-image' },
+        { setting: 'variables.FROM_FILE', value: '2', origin: 'layers.local.yaml: targets.rpi-docker-image' },
+      ].sort((a, b) => Object.keys(fromFlags.origins).indexOf(a.setting) - Object.keys(fromFlags.origins).indexOf(b.setting)),
+    );
 
     // -f names the files instead of layers.local.yaml
     writeFileSync(path.join(dir, 'pi5.yaml'), 'targets:\n  rpi-docker-image: { machine: raspberrypi5 }\n');
@@ -86,7 +109,18 @@ describe('overrides', () => {
     const overrides = await loadOverrides(project, { machine: 'raspberrypi5' }, { YOCTOFORGE_SET_INIT_MANAGER: 'sysvinit' });
     const target = resolveTarget(project, undefined, overrides.forTarget);
     const buildDir = path.join(synced, 'build', 'report-check');
-    const run = { projectDir: synced, buildDir, target, engine: 'none', dryRun: false, bitbakeArgs: [target.image], buildsImage: true, startedAt: new Date(), logFile: path.join(buildDir, 'x.log'), progress: new KnottyParser().progress };
+    const run = {
+      projectDir: synced,
+      buildDir,
+      target,
+      engine: 'none',
+      dryRun: false,
+      bitbakeArgs: [target.image],
+      buildsImage: true,
+      startedAt: new Date(),
+      logFile: path.join(buildDir, 'x.log'),
+      progress: new KnottyParser().progress,
+    };
     mkdirSync(buildDir, { recursive: true });
     await assembleReport(run, 'failed');
     const report = await readReport(path.join(buildDir, 'report.json'));
@@ -103,17 +137,37 @@ describe('overrides', () => {
   it('refuses values that would inject conf syntax, naming the flag, with exit 2 and no conf written', () => {
     const dir = makeProject(world, seedManifest(world));
     const hostile: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
-      [['--machine', 'x"\nINHERIT += "foo'], {}, /^yoctoforge: error: --machine: expected a machine name .*, found "x\\"\\nINHERIT \+= \\"foo"\n$/],
+      [
+        ['--machine', 'x"\nINHERIT += "foo'],
+        {},
+        /^yoctoforge: error: --machine: expected a machine name .*, found "x\\"\\nINHERIT \+= \\"foo"\n$/,
+      ],
       [['--distro', 'poky" ${@os.system("id")}'], {}, /^yoctoforge: error: --distro: expected a distro name/],
-      [['--set', 'variables.FOO=${@os.system(chr(105)+chr(100))}'], {}, /^yoctoforge: error: --set variables.FOO: expected no `\$` except `\$\{VARIABLE\}` references/],
+      [
+        ['--set', 'variables.FOO=${@os.system(chr(105)+chr(100))}'],
+        {},
+        /^yoctoforge: error: --set variables.FOO: expected no `\$` except `\$\{VARIABLE\}` references/,
+      ],
       [['--set', 'variables.FOO=a"\nINHERIT += "b'], {}, /^yoctoforge: error: --set variables.FOO: expected printable text without quotes/],
       [['--set', 'variables.foo"=x=1'], {}, /^yoctoforge: error: --set variables.foo": expected a BitBake variable name/],
       [['--set', 'packages=docker,"evil'], {}, /^yoctoforge: error: --set packages: expected a recipe or package name .*, found "\\"evil"/],
-      [['--set', 'local_conf=INHERIT += "foo"'], {}, /^yoctoforge: error: --set local_conf: local_conf cannot be set from the command line or the environment/],
-      [['--set', 'nope=1'], {}, /^yoctoforge: error: --set nope: unknown target setting "nope" \(settable: image, machine, distro, init_manager,/],
+      [
+        ['--set', 'local_conf=INHERIT += "foo"'],
+        {},
+        /^yoctoforge: error: --set local_conf: local_conf cannot be set from the command line or the environment/,
+      ],
+      [
+        ['--set', 'nope=1'],
+        {},
+        /^yoctoforge: error: --set nope: unknown target setting "nope" \(settable: image, machine, distro, init_manager,/,
+      ],
       [['--set', 'machine'], {}, /^yoctoforge: error: --set "machine": expected KEY=VALUE/],
       [[], { YOCTOFORGE_MACHINE: 'rpi\nINHERIT += "x"' }, /^yoctoforge: error: YOCTOFORGE_MACHINE: expected a machine name/],
-      [[], { YOCTOFORGE_SET_INIT_MANAGER: 'bogus' }, /^yoctoforge: error: YOCTOFORGE_SET_INIT_MANAGER: expected one of "systemd", "sysvinit", "mdev-busybox", "none", found "bogus"/],
+      [
+        [],
+        { YOCTOFORGE_SET_INIT_MANAGER: 'bogus' },
+        /^yoctoforge: error: YOCTOFORGE_SET_INIT_MANAGER: expected one of "systemd", "sysvinit", "mdev-busybox", "none", found "bogus"/,
+      ],
       [[], { YOCTOFORGE_SET_BBLAYERS_CONF: 'x' }, /^yoctoforge: error: YOCTOFORGE_SET_BBLAYERS_CONF: bblayers_conf cannot be set/],
     ];
     for (const [args, env, message] of hostile) {
@@ -168,7 +222,10 @@ describe('overrides', () => {
     expect(table.stdout).toMatch(/^packages +docker +YOCTOFORGE_SET_PACKAGES$/m);
     expect(table.stdout).toMatch(/^image +core-image-base +layers\.yaml: targets\.rpi-docker-image$/m);
 
-    const json = JSON.parse(cli(dir, ['show', '--json', '--set', 'variables.FOO=bar']).stdout) as { settings: Record<string, unknown>; origins: Record<string, string> };
+    const json = JSON.parse(cli(dir, ['show', '--json', '--set', 'variables.FOO=bar']).stdout) as {
+      settings: Record<string, unknown>;
+      origins: Record<string, string>;
+    };
     expect(json.settings).toMatchObject({ machine: 'raspberrypi4-64', init_manager: 'sysvinit', variables: { FOO: 'bar' } });
     expect(json.origins).toMatchObject({ machine: 'layers.yaml: targets.rpi-docker-image', 'variables.FOO': '--set variables.FOO' });
 

@@ -45,18 +45,36 @@ describe('status', () => {
       upstream: { against: 'origin/scarthgap', ahead: 0, behind: 0 },
     });
     expect(repo('meta-openembedded')).toMatchObject({ changed: ['README'], untracked: 1, localCommits: 0, lock: { ahead: 0, behind: 0 } });
-    expect(repo('meta-raspberrypi')).toMatchObject({ detached: true, changed: [], localCommits: 1, lock: { ahead: 1, behind: 0 }, upstream: { ahead: 1, behind: 0 } });
-    expect(repo('meta-virtualization')).toMatchObject({ detached: false, branch: 'work', localCommits: 0, lock: { ahead: 0, behind: 0 }, upstream: { against: 'origin/scarthgap', ahead: 0, behind: 1 } });
+    expect(repo('meta-raspberrypi')).toMatchObject({
+      detached: true,
+      changed: [],
+      localCommits: 1,
+      lock: { ahead: 1, behind: 0 },
+      upstream: { ahead: 1, behind: 0 },
+    });
+    expect(repo('meta-virtualization')).toMatchObject({
+      detached: false,
+      branch: 'work',
+      localCommits: 0,
+      lock: { ahead: 0, behind: 0 },
+      upstream: { against: 'origin/scarthgap', ahead: 0, behind: 1 },
+    });
 
     const text = cli(dir, ['status']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^ {2}poky +detached at [0-9a-f]{12}, clean, at the lock, at origin\/scarthgap$/m);
-    expect(text.stdout).toMatch(/^ {2}meta-openembedded +detached at [0-9a-f]{12}, dirty \(1 changed: README\), 1 untracked, at the lock, at origin\/scarthgap$/m);
-    expect(text.stdout).toMatch(/^ {2}meta-raspberrypi +detached at [0-9a-f]{12}, clean, 1 local commit, 1 ahead of the lock, 1 ahead of origin\/scarthgap$/m);
-    expect(text.stdout).toMatch(/^ {2}meta-virtualization +on branch work at [0-9a-f]{12}, clean, at the lock, 1 behind origin\/scarthgap$/m);
+    expect(text.stdout).toMatch(
+      /^ {2}meta-openembedded +detached at [0-9a-f]{12}, dirty \(1 changed: README\), 1 untracked, at the lock, at origin\/scarthgap$/m,
+    );
+    expect(text.stdout).toMatch(
+      /^ {2}meta-raspberrypi +detached at [0-9a-f]{12}, clean, 1 local commit, 1 ahead of the lock, 1 ahead of origin\/scarthgap$/m,
+    );
+    expect(text.stdout).toMatch(
+      /^ {2}meta-virtualization +on branch work at [0-9a-f]{12}, clean, at the lock, 1 behind origin\/scarthgap$/m,
+    );
   }, 240_000);
 
-  it('a target\'s conf: missing, current, stale after an edit or under an override; the last build from report.json', () => {
+  it("a target's conf: missing, current, stale after an edit or under an override; the last build from report.json", () => {
     const dir = makeProject(world, seedManifest(world));
     const before = statusOf(dir);
     expect(before.repos.every((r) => !r.present)).toBe(true);
@@ -64,7 +82,10 @@ describe('status', () => {
     expect(before.targets[0]!.lastBuild).toBeUndefined();
 
     expect(cli(dir, ['sync']).code).toBe(0);
-    expect(statusOf(dir).targets[0]!.conf).toEqual({ state: 'missing', differing: ['build/rpi-docker-image/conf/local.conf', 'build/rpi-docker-image/conf/bblayers.conf'] });
+    expect(statusOf(dir).targets[0]!.conf).toEqual({
+      state: 'missing',
+      differing: ['build/rpi-docker-image/conf/local.conf', 'build/rpi-docker-image/conf/bblayers.conf'],
+    });
     expect(cli(dir, ['config']).code).toBe(0);
     expect(statusOf(dir).targets[0]!.conf).toEqual({ state: 'current', differing: [] });
     // the conf rendered with another machine is stale for the plain target, and current under the same flag
@@ -80,13 +101,38 @@ describe('status', () => {
     writeFileSync(
       path.join(dir, 'build/rpi-docker-image/report.json'),
       JSON.stringify({
-        version: 1, target: 'rpi-docker-image', image: 'core-image-base', machine: 'raspberrypi4-64', distro: 'poky', mode: 'build', result: 'success',
-        startedAt: '2026-11-23T10:00:00.000Z', finishedAt: '2026-11-23T11:02:05.000Z', durationSeconds: 3725, engine: 'docker', layers: [], failures: [], warnings: 0,
-        artifacts: [{ path: image, type: 'wic.bz2', size: 1 }, { path: `${image}.bmap`, type: 'wic.bmap', size: 1 }], log: 'build/rpi-docker-image/logs/x.log',
+        version: 1,
+        target: 'rpi-docker-image',
+        image: 'core-image-base',
+        machine: 'raspberrypi4-64',
+        distro: 'poky',
+        mode: 'build',
+        result: 'success',
+        startedAt: '2026-11-23T10:00:00.000Z',
+        finishedAt: '2026-11-23T11:02:05.000Z',
+        durationSeconds: 3725,
+        engine: 'docker',
+        layers: [],
+        failures: [],
+        warnings: 0,
+        artifacts: [
+          { path: image, type: 'wic.bz2', size: 1 },
+          { path: `${image}.bmap`, type: 'wic.bmap', size: 1 },
+        ],
+        log: 'build/rpi-docker-image/logs/x.log',
       }),
     );
-    expect(statusOf(dir).targets[0]!.lastBuild).toEqual({ result: 'success', mode: 'build', finishedAt: '2026-11-23T11:02:05.000Z', durationSeconds: 3725, image: 'core-image-base', diskImage: image });
+    expect(statusOf(dir).targets[0]!.lastBuild).toEqual({
+      result: 'success',
+      mode: 'build',
+      finishedAt: '2026-11-23T11:02:05.000Z',
+      durationSeconds: 3725,
+      image: 'core-image-base',
+      diskImage: image,
+    });
     const text = cli(dir, ['status']).stdout;
-    expect(text).toMatch(/^ {2}rpi-docker-image {2}conf stale \(build\/rpi-docker-image\/conf\/local\.conf: run `yoctoforge config rpi-docker-image`\); last build success at 2026-11-23T11:02:05\.000Z \(.+\), core-image-base → build\/.*\.wic\.bz2$/m);
+    expect(text).toMatch(
+      /^ {2}rpi-docker-image {2}conf stale \(build\/rpi-docker-image\/conf\/local\.conf: run `yoctoforge config rpi-docker-image`\); last build success at 2026-11-23T11:02:05\.000Z \(.+\), core-image-base → build\/.*\.wic\.bz2$/m,
+    );
   }, 240_000);
 });

@@ -90,7 +90,10 @@ const FIELDS: Record<string, Setter> = {
 
 /** Logical lines: a trailing backslash continues a line. */
 function logicalLines(text: string): string[] {
-  return text.replace(/\\\n/g, '\u0001').split('\n').map((l) => l.replace(/\u0001/g, '\\\n'));
+  return text
+    .replace(/\\\n/g, '\u0001')
+    .split('\n')
+    .map((l) => l.replace(/\u0001/g, '\\\n'));
 }
 
 /** Variable name and operator of every assignment; inline Python lines whole. Fails on a line that is neither, a comment nor blank. */
@@ -134,7 +137,10 @@ async function renderWith(set: Setter, value: string): Promise<{ localConf: stri
     // the layers checked out for the seed project, where this manifest's layers_dir puts them
     const layersDir = projectPaths(project, env).layersDir;
     const from = projectPaths(base, env).layersDir;
-    const layers = { ...baseLayers, layers: baseLayers.layers.map((l) => ({ ...l, dir: path.join(layersDir, path.relative(from, l.dir)) })) };
+    const layers = {
+      ...baseLayers,
+      layers: baseLayers.layers.map((l) => ({ ...l, dir: path.join(layersDir, path.relative(from, l.dir)) })),
+    };
     return await renderConfText(project, t, layers, env);
   } catch (e) {
     if (e instanceof InputError) return e;
@@ -154,7 +160,8 @@ describe('hostile manifest values never reach a conf as syntax', () => {
       const baseline = (await renderWith(() => undefined, '')) as { localConf: string; bblayersConf: string };
       const allowed = new Set([...assignments(baseline.localConf, 'local.conf'), ...assignments(baseline.bblayersConf, 'bblayers.conf')]);
       // the names a full target can add besides the seed's
-      for (const extra of ['EXTRA_IMAGE_FEATURES:append =', 'PERSISTENT_DIR =', 'BB_HASHSERVE_UPSTREAM =', 'SSTATE_MIRRORS =', 'FOO =']) allowed.add(extra);
+      for (const extra of ['EXTRA_IMAGE_FEATURES:append =', 'PERSISTENT_DIR =', 'BB_HASHSERVE_UPSTREAM =', 'SSTATE_MIRRORS =', 'FOO ='])
+        allowed.add(extra);
       let refused = 0;
       for (const value of CORPUS) {
         const result = await renderWith(set, value);
@@ -163,7 +170,10 @@ describe('hostile manifest values never reach a conf as syntax', () => {
           expect(result.exitCode).toBe(2);
           continue;
         }
-        for (const [file, text] of [['local.conf', result.localConf], ['bblayers.conf', result.bblayersConf]] as const) {
+        for (const [file, text] of [
+          ['local.conf', result.localConf],
+          ['bblayers.conf', result.bblayersConf],
+        ] as const) {
           for (const a of assignments(text, file)) {
             // a variables key is the user's own variable name, checked by the schema
             if (field === 'variables key' && a === `${value} =`) continue;

@@ -6,7 +6,15 @@ import { checkLayers } from '../../src/layers/check.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { loadProject, type Project } from '../../src/manifest/load.js';
 import { resolveTarget } from '../../src/manifest/target.js';
-import { makeFixtureWorld, makeProject, REPO_ROOT, runCli, seedManifest, wrynoseManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
+import {
+  makeFixtureWorld,
+  makeProject,
+  REPO_ROOT,
+  runCli,
+  seedManifest,
+  wrynoseManifest,
+  type FixtureWorld,
+} from '../helpers/git-fixtures.js';
 
 const GOLDEN = path.join(REPO_ROOT, 'test', 'golden');
 /** UPDATE_GOLDEN=1 rewrites the golden files; review the diff before committing it. */
@@ -43,7 +51,7 @@ describe('conf rendering', () => {
     expectGolden(text.bblayersConf, 'rpi-docker-image.bblayers.conf');
   });
 
-  it('renders the seed target on wrynose from that release\'s samples: LCONF_VERSION, BB_HASHSERVE_DB_DIR, MACHINE and DISTRO as fragments', async () => {
+  it("renders the seed target on wrynose from that release's samples: LCONF_VERSION, BB_HASHSERVE_DB_DIR, MACHINE and DISTRO as fragments", async () => {
     const { text } = await render(wrynoseManifest(world));
     expectGolden(text.localConf, 'wrynose.rpi-docker-image.local.conf');
     expectGolden(text.bblayersConf, 'wrynose.rpi-docker-image.bblayers.conf');
@@ -55,7 +63,10 @@ describe('conf rendering', () => {
   });
 
   it('renders users, variables, mirrors, a hash server and labelled raw sections', async () => {
-    const manifest = seedManifest(world, 'cache:\n  hashserve: "hashserv.example.com:8686"\n  sstate_mirrors: ["file://.* https://sstate.example.com/PATH;downloadfilename=PATH"]\n').replace(
+    const manifest = seedManifest(
+      world,
+      'cache:\n  hashserve: "hashserv.example.com:8686"\n  sstate_mirrors: ["file://.* https://sstate.example.com/PATH;downloadfilename=PATH"]\n',
+    ).replace(
       '    image_fstypes: [wic.bz2, wic.bmap]\n',
       `    image_fstypes: [wic.bz2, wic.bmap]
     users:
@@ -74,7 +85,9 @@ describe('conf rendering', () => {
     );
     const { text } = await render(manifest);
     expectGolden(text.localConf, 'full.local.conf');
-    expect(text.bblayersConf).toContain('# ---- targets.rpi-docker-image.bblayers_conf from layers.yaml, verbatim (not checked by yoctoforge) ----\nBBMASK += "meta-raspberrypi/recipes-kernel/.*"\n# ---- end of bblayers_conf ----');
+    expect(text.bblayersConf).toContain(
+      '# ---- targets.rpi-docker-image.bblayers_conf from layers.yaml, verbatim (not checked by yoctoforge) ----\nBBMASK += "meta-raspberrypi/recipes-kernel/.*"\n# ---- end of bblayers_conf ----',
+    );
   });
 
   it('is deterministic and leaves unchanged files untouched', async () => {
@@ -103,9 +116,9 @@ describe('conf rendering', () => {
   it('refuses cache paths from the environment that would break the conf', async () => {
     const { project } = await render(seedManifest(world));
     const target = resolveTarget(project);
-    await expect(renderConfText(project, target, await checkLayers(project, target), { YOCTOFORGE_DL_DIR: '/tmp/x"\nINHERIT += "evil' })).rejects.toThrow(
-      /DL_DIR would be .* must not contain quotes/,
-    );
+    await expect(
+      renderConfText(project, target, await checkLayers(project, target), { YOCTOFORGE_DL_DIR: '/tmp/x"\nINHERIT += "evil' }),
+    ).rejects.toThrow(/DL_DIR would be .* must not contain quotes/);
   });
 
   it('`yoctoforge config` prints where the files are and says when they are unchanged', async () => {

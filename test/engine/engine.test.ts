@@ -10,7 +10,13 @@ const spec: RunSpec = {
   envImage: 'yoctoforge-buildenv:0123456789abcdef',
   user: { uid: 1234, gid: 2345 },
   name: 'yoctoforge-pi-42',
-  mounts: ['/home/u/proj', '/home/u/proj/layers', '/home/u/proj/build', '/home/u/.cache/yoctoforge/downloads', '/home/u/.cache/yoctoforge/sstate-cache'],
+  mounts: [
+    '/home/u/proj',
+    '/home/u/proj/layers',
+    '/home/u/proj/build',
+    '/home/u/.cache/yoctoforge/downloads',
+    '/home/u/.cache/yoctoforge/sstate-cache',
+  ],
   workdir: '/home/u/proj/build/pi',
   env: { BB_NO_NETWORK: '1' },
   script: 'bitbake core-image-base',
@@ -20,19 +26,46 @@ const spec: RunSpec = {
 describe('container command lines', () => {
   it('Docker: the host uid/gid, same-path mounts (nested ones folded), --init, --rm, a name to stop it by', () => {
     expect(containerArgv(spec, {})).toEqual([
-      'run', '--rm', '--init', '--name', 'yoctoforge-pi-42', '--workdir', '/home/u/proj/build/pi',
-      '--user', '1234:2345', '-i',
-      '--volume', '/home/u/proj:/home/u/proj',
-      '--volume', '/home/u/.cache/yoctoforge/downloads:/home/u/.cache/yoctoforge/downloads',
-      '--volume', '/home/u/.cache/yoctoforge/sstate-cache:/home/u/.cache/yoctoforge/sstate-cache',
-      '--env', 'BB_NO_NETWORK=1',
-      'yoctoforge-buildenv:0123456789abcdef', 'bash', '-c', 'bitbake core-image-base',
+      'run',
+      '--rm',
+      '--init',
+      '--name',
+      'yoctoforge-pi-42',
+      '--workdir',
+      '/home/u/proj/build/pi',
+      '--user',
+      '1234:2345',
+      '-i',
+      '--volume',
+      '/home/u/proj:/home/u/proj',
+      '--volume',
+      '/home/u/.cache/yoctoforge/downloads:/home/u/.cache/yoctoforge/downloads',
+      '--volume',
+      '/home/u/.cache/yoctoforge/sstate-cache:/home/u/.cache/yoctoforge/sstate-cache',
+      '--env',
+      'BB_NO_NETWORK=1',
+      'yoctoforge-buildenv:0123456789abcdef',
+      'bash',
+      '-c',
+      'bitbake core-image-base',
     ]);
   });
 
   it('Podman (rootless): --userns=keep-id keeps the host uid inside, no --user, labels off for the mounts', () => {
     const argv = containerArgv({ ...spec, engine: 'podman', rootless: true }, {});
-    expect(argv.slice(0, 11)).toEqual(['run', '--rm', '--init', '--name', 'yoctoforge-pi-42', '--workdir', '/home/u/proj/build/pi', '--security-opt', 'label=disable', '--userns=keep-id', '-i']);
+    expect(argv.slice(0, 11)).toEqual([
+      'run',
+      '--rm',
+      '--init',
+      '--name',
+      'yoctoforge-pi-42',
+      '--workdir',
+      '/home/u/proj/build/pi',
+      '--security-opt',
+      'label=disable',
+      '--userns=keep-id',
+      '-i',
+    ]);
     expect(argv).not.toContain('--user');
   });
 

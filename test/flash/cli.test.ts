@@ -55,7 +55,11 @@ describe('what is not an image, or not the image its bmap describes', () => {
     writeFileSync(`${image}.bmap`, bmap.replace(range[0], '').replace(/<MappedBlocksCount>\s*\d+/, `<MappedBlocksCount> ${count}`));
     const r = flash(['--image', image, '--json']);
     expect(r.code).toBe(5);
-    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'failure', exitCode: 5, reason: expect.stringMatching(/checksum mismatch for the bmap file itself/) });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      result: 'failure',
+      exitCode: 5,
+      reason: expect.stringMatching(/checksum mismatch for the bmap file itself/),
+    });
     expect(existsSync(out)).toBe(false);
   });
 
@@ -72,7 +76,12 @@ describe('what is not an image, or not the image its bmap describes', () => {
     for (const file of [image, `${image}.gz`]) {
       const r = flash(['--image', file, '--bmap', bmap, '--json']);
       expect(r.code, r.stderr).toBe(5);
-      expect(JSON.parse(r.stdout)).toMatchObject({ result: 'failure', exitCode: 5, offset: 0, reason: expect.stringMatching(/checksum mismatch in the range at offset 0/) });
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        result: 'failure',
+        exitCode: 5,
+        offset: 0,
+        reason: expect.stringMatching(/checksum mismatch in the range at offset 0/),
+      });
       expect(existsSync(out)).toBe(false);
     }
   });
@@ -146,7 +155,8 @@ describe('the built-in decoders detect corruption as the tools do', () => {
 describe('signed bmaps', () => {
   const gnupg = path.join(dir, 'gnupg');
   const env = { ...process.env, GNUPGHOME: gnupg };
-  const gpg = (...args: string[]): string => execFileSync('gpg', ['--batch', '--quiet', ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const gpg = (...args: string[]): string =>
+    execFileSync('gpg', ['--batch', '--quiet', ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const image = path.join(dir, 'signed.img');
   const bmap = `${image}.bmap`;
   beforeAll(() => {
@@ -163,7 +173,13 @@ describe('signed bmaps', () => {
     let r = flash(['--image', image], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/signed by yoctoforge test <test@example\.invalid>/);
-    writeFileSync(`${bmap}.asc`, readFileSync(`${bmap}.asc`, 'utf8').replace(/^([A-Za-z0-9+/]{10})([A-Za-z0-9+/])/m, (_, a: string, b: string) => `${a}${b === 'A' ? 'B' : 'A'}`));
+    writeFileSync(
+      `${bmap}.asc`,
+      readFileSync(`${bmap}.asc`, 'utf8').replace(
+        /^([A-Za-z0-9+/]{10})([A-Za-z0-9+/])/m,
+        (_, a: string, b: string) => `${a}${b === 'A' ? 'B' : 'A'}`,
+      ),
+    );
     r = flash(['--image', image], env);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/signature of .* is bad|cannot be checked/);
@@ -191,7 +207,10 @@ describe('signed bmaps', () => {
     r = flash(['--image', image, '--bmap', signed, '--no-sig-verify'], env);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/checksum mismatch for the bmap file itself/);
-    writeFileSync(signed, original.replace(/^([A-Za-z0-9+/]{10})([A-Za-z0-9+/])/m, (_, a: string, b: string) => `${a}${b === 'A' ? 'B' : 'A'}`));
+    writeFileSync(
+      signed,
+      original.replace(/^([A-Za-z0-9+/]{10})([A-Za-z0-9+/])/m, (_, a: string, b: string) => `${a}${b === 'A' ? 'B' : 'A'}`),
+    );
     r = flash(['--image', image, '--bmap', signed], env);
     expect(r.code).toBe(5);
     r = flash(['--image', image, '--bmap', signed, '--no-sig-verify'], env);

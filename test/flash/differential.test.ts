@@ -42,7 +42,22 @@ function expectSameFile(ours: string, reference: string): void {
 
 /** bmaptool 3.6 reads everything but a plain tar, which it writes as it is */
 const BMAPTOOL_READS = (p: Packing): boolean => p !== 'tar';
-const PACKINGS: Packing[] = ['raw', 'bz2', 'xz', 'gz', 'zst', 'lz4', 'lzo', 'zip', 'tar', 'tar.gz', 'tar.bz2', 'tar.xz', 'tar.zst', 'tar.lz4'];
+const PACKINGS: Packing[] = [
+  'raw',
+  'bz2',
+  'xz',
+  'gz',
+  'zst',
+  'lz4',
+  'lzo',
+  'zip',
+  'tar',
+  'tar.gz',
+  'tar.bz2',
+  'tar.xz',
+  'tar.zst',
+  'tar.lz4',
+];
 const SIZES = [4096, 131072, 196608 + 1000, 3 * 1024 * 1024 + 512, 40 * 1024 * 1024];
 /** the largest size in every format costs minutes on a busy machine: the formats that differ in how they are read */
 const LARGE_PACKINGS: Packing[] = ['raw', 'bz2', 'xz', 'gz', 'zst', 'zip', 'tar.lz4'];
@@ -59,24 +74,28 @@ describe.skipIf(!hasBmaptool)('flash writes what bmaptool writes', () => {
         const r = spawnSync('bmaptool', ['-q', 'create', '-o', bmap, image], { encoding: 'utf8' });
         expect(r.status, r.stderr).toBe(0);
       };
-      it.each(size > 8 * 1024 * 1024 ? LARGE_PACKINGS : PACKINGS)('%s, with its bmap and without', (packing) => {
-        make();
-        const file = pack(image, packing);
-        const ours = path.join(dir, 'ours.img');
-        const theirs = path.join(dir, 'theirs.img');
-        bmaptoolCopy(BMAPTOOL_READS(packing) ? file : image, bmap, theirs);
-        ourFlash(file, bmap, ours);
-        expectSameFile(ours, theirs);
-        // unmapped ranges are holes: no more allocated than the mapped data (plus what a file
-        // system may allocate ahead)
-        const mapped = Number(/<MappedBlocksCount>\s*(\d+)/.exec(readFileSync(bmap, 'utf8'))![1]) * 4096;
-        expect(statSync(ours).blocks * 512).toBeLessThanOrEqual(mapped + 256 * 1024);
-        if (packing !== 'raw') {
-          ourFlash(file, undefined, ours);
-          expectSameFile(ours, image);
-        }
-        if (file !== image) rmSync(file);
-      }, 300_000);
+      it.each(size > 8 * 1024 * 1024 ? LARGE_PACKINGS : PACKINGS)(
+        '%s, with its bmap and without',
+        (packing) => {
+          make();
+          const file = pack(image, packing);
+          const ours = path.join(dir, 'ours.img');
+          const theirs = path.join(dir, 'theirs.img');
+          bmaptoolCopy(BMAPTOOL_READS(packing) ? file : image, bmap, theirs);
+          ourFlash(file, bmap, ours);
+          expectSameFile(ours, theirs);
+          // unmapped ranges are holes: no more allocated than the mapped data (plus what a file
+          // system may allocate ahead)
+          const mapped = Number(/<MappedBlocksCount>\s*(\d+)/.exec(readFileSync(bmap, 'utf8'))![1]) * 4096;
+          expect(statSync(ours).blocks * 512).toBeLessThanOrEqual(mapped + 256 * 1024);
+          if (packing !== 'raw') {
+            ourFlash(file, undefined, ours);
+            expectSameFile(ours, image);
+          }
+          if (file !== image) rmSync(file);
+        },
+        300_000,
+      );
     });
   }
 });
@@ -93,7 +112,8 @@ function imageSets(): Array<{ name: string; image: string; bmap?: string }> {
       const stem = image.replace(/\.(bz2|gz|xz|zst|lz4|lzo|zip|tar)$/, '').replace(/\.tar$/, '');
       const bmaps = files.filter((f) => f.startsWith(`${stem}.bmap`) && !/\.(asc|sig)$/.test(f));
       if (bmaps.length === 0) cases.push({ name: `${path.basename(set)}/${image}`, image: path.join(set, image) });
-      for (const b of bmaps) cases.push({ name: `${path.basename(set)}/${image} + ${b}`, image: path.join(set, image), bmap: path.join(set, b) });
+      for (const b of bmaps)
+        cases.push({ name: `${path.basename(set)}/${image} + ${b}`, image: path.join(set, image), bmap: path.join(set, b) });
     }
   }
   return cases;

@@ -1,9 +1,37 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync, copyFileSync, truncateSync } from 'node:fs';
+import {
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  existsSync,
+  copyFileSync,
+  truncateSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { attachLoop, bmapRanges, compress, resealBmap, FAT_START, hashRange, IMAGE_BYTES, loopUnavailable, makeWicImage, partitionNode, ROOT_START, SECTOR, type LoopDevice, type WicImage } from '../helpers/disk-fixtures.js';
+import {
+  attachLoop,
+  bmapRanges,
+  compress,
+  resealBmap,
+  FAT_START,
+  hashRange,
+  IMAGE_BYTES,
+  loopUnavailable,
+  makeWicImage,
+  partitionNode,
+  ROOT_START,
+  SECTOR,
+  type LoopDevice,
+  type WicImage,
+} from '../helpers/disk-fixtures.js';
 import { CLI, runCli, tempDir } from '../helpers/git-fixtures.js';
 
 const skipReason = loopUnavailable();
@@ -32,18 +60,25 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
 
   const mapped = (): Array<{ start: number; end: number }> => bmapRanges(readFileSync(wic.bmap, 'utf8'));
   const expectMappedRangesEqual = (device: string): void => {
-    for (const r of mapped()) expect(hashRange(device, r.start, r.end), `range ${r.start}-${r.end}`).toBe(hashRange(wic.image, r.start, r.end));
+    for (const r of mapped())
+      expect(hashRange(device, r.start, r.end), `range ${r.start}-${r.end}`).toBe(hashRange(wic.image, r.start, r.end));
   };
   const fsck = (device: string): void => {
     // each partition through its own offset loop device, checked read-only by the real tools
-    const fat = execFileSync('losetup', ['-f', '--show', '-r', '-o', String(FAT_START * SECTOR), '--sizelimit', String((ROOT_START - FAT_START) * SECTOR), device], { encoding: 'utf8' }).trim();
+    const fat = execFileSync(
+      'losetup',
+      ['-f', '--show', '-r', '-o', String(FAT_START * SECTOR), '--sizelimit', String((ROOT_START - FAT_START) * SECTOR), device],
+      { encoding: 'utf8' },
+    ).trim();
     const root = execFileSync('losetup', ['-f', '--show', '-r', '-o', String(ROOT_START * SECTOR), device], { encoding: 'utf8' }).trim();
     try {
       expect(spawnSync('fsck.vfat', ['-n', fat], { encoding: 'utf8' }).status).toBe(0);
       const e2 = spawnSync('e2fsck', ['-fn', root], { encoding: 'utf8' });
       expect(e2.status, e2.stdout + e2.stderr).toBe(0);
       expect(execFileSync('mtype', ['-i', fat, '::config.txt'], { encoding: 'utf8' })).toContain('arm_64bit=1');
-      expect(execFileSync('debugfs', ['-R', 'cat /etc/group', root], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toContain('docker:x:999:root');
+      expect(execFileSync('debugfs', ['-R', 'cat /etc/group', root], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toContain(
+        'docker:x:999:root',
+      );
     } finally {
       spawnSync('losetup', ['-d', fat]);
       spawnSync('losetup', ['-d', root]);
@@ -54,11 +89,17 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
     const image = compress(wic.image, 'bzip2');
     const l = loop(64 * 1024 * 1024);
     // read back every MiB made durable, so this small image is verified mostly while it is written
-    const r = runCli(['flash', l.device, '--image', image, '--force', '--yes'], { env: { ...process.env, YOCTOFORGE_PROGRESS_INTERVAL: '0', YOCTOFORGE_READ_BACK_EVERY_MIB: '1' } });
+    const r = runCli(['flash', l.device, '--image', image, '--force', '--yes'], {
+      env: { ...process.env, YOCTOFORGE_PROGRESS_INTERVAL: '0', YOCTOFORGE_READ_BACK_EVERY_MIB: '1' },
+    });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/Bmap: .*\.wic\.bmap \(format 2\.0, [\d.]+ MiB mapped of 48\.0 MiB, sha256\)/);
-    expect(r.stdout).toMatch(/Wrote [\d.]+ MiB \(mapped ranges of a 48\.0 MiB image\) to \/dev\/loop\d+ in [\d.]+ s, [\d.]+ (B|KiB|MiB|GiB)\/s \((lbzip2|pbzip2|bzip2)\)/);
-    expect(r.stdout).toMatch(/Verified [\d.]+ MiB read back bypassing the page cache, [\d.]+ (KiB|MiB) of it while writing, [\d.]+ s after the write/);
+    expect(r.stdout).toMatch(
+      /Wrote [\d.]+ MiB \(mapped ranges of a 48\.0 MiB image\) to \/dev\/loop\d+ in [\d.]+ s, [\d.]+ (B|KiB|MiB|GiB)\/s \((lbzip2|pbzip2|bzip2)\)/,
+    );
+    expect(r.stdout).toMatch(
+      /Verified [\d.]+ MiB read back bypassing the page cache, [\d.]+ (KiB|MiB) of it while writing, [\d.]+ s after the write/,
+    );
     expect(r.stdout).toMatch(/Done: /);
     expect(r.stderr).toMatch(/writing anyway \(--force\): .* is not a removable disk \(loop\)/);
     expectMappedRangesEqual(l.device);
@@ -100,7 +141,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
     const image = compress(wic.image, how);
     const out = path.join(dir, `out-${how}-${decompressor}.img`);
     writeFileSync(out, Buffer.alloc(1024, 0xff));
-    const r = runCli(['flash', out, '--image', image, '--force', '--yes', '--json'], { env: { ...process.env, YOCTOFORGE_DECOMPRESSOR: decompressor === 'library' ? 'library' : '' } });
+    const r = runCli(['flash', out, '--image', image, '--force', '--yes', '--json'], {
+      env: { ...process.env, YOCTOFORGE_DECOMPRESSOR: decompressor === 'library' ? 'library' : '' },
+    });
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { decompressor: string; verified: boolean; imageSize: number };
     expect(result.verified).toBe(true);
@@ -136,7 +179,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
       writeFileSync(file, 'keep me');
       const r = runCli(['flash', file, '--image', wic.image, '--yes']);
       expect(r.code).toBe(7);
-      expect(r.stderr).toMatch(/^yoctoforge: error: refusing to write to .*precious\.txt: .* is a regular file, not a block device \(--force writes the image into it\); --force overrides$/m);
+      expect(r.stderr).toMatch(
+        /^yoctoforge: error: refusing to write to .*precious\.txt: .* is a regular file, not a block device \(--force writes the image into it\); --force overrides$/m,
+      );
       expect(readFileSync(file, 'utf8')).toBe('keep me');
     });
 
@@ -188,14 +233,21 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
         const before = hashRange(l.device, 0, IMAGE_BYTES);
         r = runCli(['flash', l.device, '--image', wic.image, '--yes', '--force']);
         expect(r.code).toBe(7);
-        expect(r.stderr).toMatch(new RegExp(`refusing to write to ${l.device}: ${path.basename(p2)} is mounted on ${mnt}: unmount it first`));
+        expect(r.stderr).toMatch(
+          new RegExp(`refusing to write to ${l.device}: ${path.basename(p2)} is mounted on ${mnt}: unmount it first`),
+        );
         expect(hashRange(l.device, 0, IMAGE_BYTES)).toBe(before);
         // still mounted, its files intact
         expect(spawnSync('mountpoint', ['-q', mnt]).status).toBe(0);
         expect(readFileSync(path.join(mnt, 'etc', 'hostname'), 'utf8')).toBe('raspberrypi4-64\n');
         const list = runCli(['flash', '--list']);
         expect(list.code).toBe(0);
-        expect(list.stdout).toMatch(new RegExp(`^${l.device}\\s+64\\.0 MiB\\s+loop \\(.*\\)\\s+loop\\s+no\\s+${path.basename(p2)}:${mnt}\\s+refused: ${path.basename(p2)} is mounted on ${mnt}`, 'm'));
+        expect(list.stdout).toMatch(
+          new RegExp(
+            `^${l.device}\\s+64\\.0 MiB\\s+loop \\(.*\\)\\s+loop\\s+no\\s+${path.basename(p2)}:${mnt}\\s+refused: ${path.basename(p2)} is mounted on ${mnt}`,
+            'm',
+          ),
+        );
       } finally {
         execFileSync('umount', [mnt]);
       }
@@ -240,16 +292,33 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
       const bad = path.join(dir, 'other.bmap');
       const text = readFileSync(wic.bmap, 'utf8');
       const second = [...text.matchAll(/chksum="([0-9a-f]+)"/g)][1]!;
-      writeFileSync(bad, resealBmap(text.replace(second[1]!, second[1]!.replace(/^./, (c) => (c === '0' ? '1' : '0')))));
+      writeFileSync(
+        bad,
+        resealBmap(
+          text.replace(
+            second[1]!,
+            second[1]!.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+          ),
+        ),
+      );
       const range = bmapRanges(text)[1]!;
       const r = runCli(['flash', path.join(dir, 'out-badbmap.img'), '--image', wic.image, '--bmap', bad, '--force', '--yes']);
       expect(r.code).toBe(5);
-      expect(r.stderr).toContain(`yoctoforge: error: the image does not match its bmap: checksum mismatch in the range at offset ${range.start}`);
+      expect(r.stderr).toContain(
+        `yoctoforge: error: the image does not match its bmap: checksum mismatch in the range at offset ${range.start}`,
+      );
     });
 
     it('a bmap whose image size differs from the image', () => {
       const bad = path.join(dir, 'size.bmap');
-      writeFileSync(bad, resealBmap(readFileSync(wic.bmap, 'utf8').replace(/<ImageSize>\s*\d+\s*<\/ImageSize>/, `<ImageSize> ${IMAGE_BYTES + 4096} </ImageSize>`).replace(/<BlocksCount>\s*\d+/, `<BlocksCount> ${IMAGE_BYTES / 4096 + 1}`)));
+      writeFileSync(
+        bad,
+        resealBmap(
+          readFileSync(wic.bmap, 'utf8')
+            .replace(/<ImageSize>\s*\d+\s*<\/ImageSize>/, `<ImageSize> ${IMAGE_BYTES + 4096} </ImageSize>`)
+            .replace(/<BlocksCount>\s*\d+/, `<BlocksCount> ${IMAGE_BYTES / 4096 + 1}`),
+        ),
+      );
       const r = runCli(['flash', path.join(dir, 'out-size.img'), '--image', wic.image, '--bmap', bad, '--force', '--yes']);
       expect(r.code).toBe(5);
       expect(r.stderr).toMatch(/describes a 50335744-byte image but .* has 50331648 bytes: they do not belong together/);
@@ -266,7 +335,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
         try {
           const r = runCli(['flash', device, '--image', wic.image, '--force', '--yes']);
           expect(r.code).toBe(6);
-          expect(r.stderr).toMatch(new RegExp(`^yoctoforge: error: ${device} stopped accepting data .*\\(EIO\\): was the card removed or is it faulty\\?$`, 'm'));
+          expect(r.stderr).toMatch(
+            new RegExp(`^yoctoforge: error: ${device} stopped accepting data .*\\(EIO\\): was the card removed or is it faulty\\?$`, 'm'),
+          );
           expect(r.stdout).not.toMatch(/Done/);
         } finally {
           spawnSync('losetup', ['-d', device]);
@@ -329,14 +400,27 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
     // as a desktop's automounter or a udev probe would on a real machine
     const holder = openSync(l.device, 'r');
     onTestFinished(() => closeSync(holder));
-    const written = await writeImage({ source: createReadStream(wic.image), device: l.device, bmap, isBlockDevice: true, deviceSize: 64 * 1024 * 1024, checkRanges: true });
+    const written = await writeImage({
+      source: createReadStream(wic.image),
+      device: l.device,
+      bmap,
+      isBlockDevice: true,
+      deviceSize: 64 * 1024 * 1024,
+      checkRanges: true,
+    });
     // the device's page cache still holds the good data; only the medium (the backing file) changes
     const victim = bmap.ranges.find((r) => r.start >= 1024 * 1024 && r.end - r.start > 16384)!;
     const badOffset = victim.start + 8192 + 100;
     const fd = openSync(l.backing, 'r+');
     const original = Buffer.alloc(9);
     readSync(fd, original, 0, 9, badOffset);
-    writeSync(fd, original.map((b) => b ^ 0xff), 0, 9, badOffset);
+    writeSync(
+      fd,
+      original.map((b) => b ^ 0xff),
+      0,
+      9,
+      badOffset,
+    );
     closeSync(fd);
     const reference = async (): Promise<{ chunks: AsyncIterable<Buffer>; stop: () => void }> => {
       const chunks = createReadStream(wic.image);
@@ -345,7 +429,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
     const readBack = await openReadBack(l.device, { reference });
     onTestFinished(() => readBack.close());
     expect(readBack.bypassedPageCache).toBe(true);
-    await expect(Promise.all(written.expected.map((range) => readBack.check(range)))).rejects.toThrow(`differs from the image at offset ${badOffset} (0x${badOffset.toString(16)})`);
+    await expect(Promise.all(written.expected.map((range) => readBack.check(range)))).rejects.toThrow(
+      `differs from the image at offset ${badOffset} (0x${badOffset.toString(16)})`,
+    );
   });
 
   describe('chooses the image of a build', () => {
@@ -373,7 +459,16 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
       copyFileSync(wic.bmap, path.join(d, 'core-image-test-raspberrypi4-64.rootfs-20261123000000.wic.bmap'));
       writeFileSync(
         path.join(p, 'build', 'pi', 'report.json'),
-        JSON.stringify({ version: 1, target: 'pi', mode: 'build', result: 'success', artifacts: [{ path: path.relative(p, stamped), type: 'wic.bz2', size: 1 }, { path: path.relative(p, stamped.replace(/\.bz2$/, '.zst')), type: 'wic.zst', size: 1 }] }),
+        JSON.stringify({
+          version: 1,
+          target: 'pi',
+          mode: 'build',
+          result: 'success',
+          artifacts: [
+            { path: path.relative(p, stamped), type: 'wic.bz2', size: 1 },
+            { path: path.relative(p, stamped.replace(/\.bz2$/, '.zst')), type: 'wic.zst', size: 1 },
+          ],
+        }),
       );
       const out = path.join(dir, 'from-report.img');
       const r = runCli(['flash', out, '--force', '--yes'], { cwd: p });
@@ -389,7 +484,10 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
       copyFileSync(compress(wic.image, 'xz-multi'), stamped);
       symlinkSync(path.basename(stamped), path.join(d, 'core-image-test-raspberrypi4-64.rootfs.wic.xz'));
       copyFileSync(wic.bmap, path.join(d, 'core-image-test-raspberrypi4-64.rootfs-20261122000000.wic.bmap'));
-      symlinkSync('core-image-test-raspberrypi4-64.rootfs-20261122000000.wic.bmap', path.join(d, 'core-image-test-raspberrypi4-64.rootfs.wic.bmap'));
+      symlinkSync(
+        'core-image-test-raspberrypi4-64.rootfs-20261122000000.wic.bmap',
+        path.join(d, 'core-image-test-raspberrypi4-64.rootfs.wic.bmap'),
+      );
       const r = runCli(['flash', path.join(dir, 'from-deploy.img'), '--force', '--yes'], { cwd: p });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`Image: ${stamped} (deploy directory of target pi; xz`);
@@ -399,7 +497,9 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
       const p = project();
       let r = runCli(['flash', path.join(dir, 'none.img'), '--force', '--yes'], { cwd: p });
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^yoctoforge: error: no image of target pi in build\/pi: run `yoctoforge build pi` first, or pass --image FILE$/m);
+      expect(r.stderr).toMatch(
+        /^yoctoforge: error: no image of target pi in build\/pi: run `yoctoforge build pi` first, or pass --image FILE$/m,
+      );
       const empty = path.join(dir, 'empty');
       mkdirSync(empty, { recursive: true });
       r = runCli(['flash', path.join(dir, 'none.img'), '--yes'], { cwd: empty });

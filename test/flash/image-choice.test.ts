@@ -29,7 +29,8 @@ const file = (p: string, ageSeconds = 0): string => {
 
 describe('image choice', () => {
   it('knows the image names a build deploys', () => {
-    for (const name of ['a.wic', 'a.wic.bz2', 'a.rootfs.img.xz', 'a.sdimg.zst', 'a.wic.gz', 'a.wic.lz4', 'a.wic.zip']) expect(IMAGE_NAME.test(name), name).toBe(true);
+    for (const name of ['a.wic', 'a.wic.bz2', 'a.rootfs.img.xz', 'a.sdimg.zst', 'a.wic.gz', 'a.wic.lz4', 'a.wic.zip'])
+      expect(IMAGE_NAME.test(name), name).toBe(true);
     for (const name of ['a.wic.bmap', 'a.manifest', 'a.tar.bz2']) expect(IMAGE_NAME.test(name), name).toBe(false);
   });
 
@@ -54,7 +55,13 @@ describe('image choice', () => {
     const old = file(path.join(deploy, 'core-image-test-raspberrypi4-64.rootfs-1.wic.bz2'), 100);
     file(path.join(deploy, 'core-image-test-raspberrypi4-64.rootfs-1.wic.bmap'));
     const newer = file(path.join(deploy, 'core-image-test-raspberrypi4-64.rootfs-2.wic.zst'));
-    const report = { version: 1, target: 'pi', mode: 'build', result: 'success', artifacts: [old, newer].map((p) => ({ path: path.relative(root, p), type: 'wic', size: 1 })) };
+    const report = {
+      version: 1,
+      target: 'pi',
+      mode: 'build',
+      result: 'success',
+      artifacts: [old, newer].map((p) => ({ path: path.relative(root, p), type: 'wic', size: 1 })),
+    };
     writeFileSync(path.join(root, 'build', 'pi', 'report.json'), JSON.stringify(report));
     expect(await chooseImage({ projectDir: root })).toEqual({ image: old, origin: 'report.json of target pi' });
   });
@@ -69,7 +76,9 @@ describe('image choice', () => {
 
   it('says what to do without an image or a project', async () => {
     const { root } = project();
-    await expect(chooseImage({ projectDir: root })).rejects.toThrow(/no image of target pi in .*: run `yoctoforge build pi` first, or pass --image FILE/);
+    await expect(chooseImage({ projectDir: root })).rejects.toThrow(
+      /no image of target pi in .*: run `yoctoforge build pi` first, or pass --image FILE/,
+    );
     const empty = path.join(dir, 'empty');
     mkdirSync(empty, { recursive: true });
     await expect(chooseImage({ projectDir: empty })).rejects.toThrow(/no layers\.yaml in .*empty: pass --image FILE/);

@@ -22,7 +22,8 @@ describe('bmap parsing (bmaptool test data)', () => {
     expect(bmap).toMatchObject({ version: v, imageSize: 821752, blockSize: 4096, blocksCount: 201, mappedBlocksCount: 117 });
     expect(bmap.ranges.length).toBeGreaterThan(0);
     // the same blocks mapped (older bmaptool versions cut the ranges differently)
-    const blocks = (ranges: Array<{ start: number; end: number }>): number[] => ranges.flatMap((r) => Array.from({ length: Math.ceil((r.end - r.start) / 4096) }, (_, i) => r.start / 4096 + i));
+    const blocks = (ranges: Array<{ start: number; end: number }>): number[] =>
+      ranges.flatMap((r) => Array.from({ length: Math.ceil((r.end - r.start) / 4096) }, (_, i) => r.start / 4096 + i));
     expect(blocks(bmap.ranges)).toEqual(blocks(parseBmap(bmapFile('2.0'), 'v2.0').ranges));
     // 1.2 has SHA-1 range checksums but no checksum of the file itself
     expect(bmap.checksumType).toBe({ '1.2': 'sha1', '1.3': 'sha1', '1.4': 'sha256', '2.0': 'sha256' }[v]);
@@ -50,7 +51,9 @@ describe('bmap parsing (bmaptool test data)', () => {
   });
 
   it('parses a bmap with thousands of spaces after <ImageSize> in linear time', () => {
-    const text = bmapFile('1.2').toString().replace('<ImageSize> 821752', `<ImageSize> 821752${' '.repeat(200_000)}`);
+    const text = bmapFile('1.2')
+      .toString()
+      .replace('<ImageSize> 821752', `<ImageSize> 821752${' '.repeat(200_000)}`);
     const started = performance.now();
     expect(parseBmap(Buffer.from(text), 'spaces').imageSize).toBe(821752);
     expect(performance.now() - started).toBeLessThan(1000);
@@ -111,15 +114,31 @@ describe('formats by content', () => {
     execFileSync('zip', ['-q', 'two.zip', 'a.img', 'b.img'], { cwd: sub });
     for (const archive of ['two.tar.xz', 'two.zip']) {
       const file = path.join(sub, archive);
-      await expect(detectFormat(file, { peek: peekDecompressed })).rejects.toThrow(/holds 2 files, name the image with --member: a\.img \(4\.0 KiB\), b\.img \(8\.0 KiB\)/);
-      expect(await detectFormat(file, { member: 'b.img', peek: peekDecompressed })).toMatchObject({ member: 'b.img', recordedLength: 8192 });
-      await expect(detectFormat(file, { member: 'c.img', peek: peekDecompressed })).rejects.toThrow(/has no file c\.img; it holds: a\.img, b\.img/);
+      await expect(detectFormat(file, { peek: peekDecompressed })).rejects.toThrow(
+        /holds 2 files, name the image with --member: a\.img \(4\.0 KiB\), b\.img \(8\.0 KiB\)/,
+      );
+      expect(await detectFormat(file, { member: 'b.img', peek: peekDecompressed })).toMatchObject({
+        member: 'b.img',
+        recordedLength: 8192,
+      });
+      await expect(detectFormat(file, { member: 'c.img', peek: peekDecompressed })).rejects.toThrow(
+        /has no file c\.img; it holds: a\.img, b\.img/,
+      );
     }
   });
 });
 
 describe('refusal rules', () => {
-  const disk = (over: Partial<DeviceInfo>): DeviceInfo => ({ path: '/dev/sdz', kind: 'disk', size: 2 * 1024 * 1024, inUse: [], system: false, partitions: [], removable: true, ...over });
+  const disk = (over: Partial<DeviceInfo>): DeviceInfo => ({
+    path: '/dev/sdz',
+    kind: 'disk',
+    size: 2 * 1024 * 1024,
+    inUse: [],
+    system: false,
+    partitions: [],
+    removable: true,
+    ...over,
+  });
 
   it('a device smaller than the image says both sizes in units that fit', () => {
     expect(refusals(disk({}), 48 * 1024 * 1024).map((r) => r.reason)).toContain('/dev/sdz has 2.0 MiB, the image needs 48.0 MiB');
@@ -129,6 +148,8 @@ describe('refusal rules', () => {
     const reasons = refusals(disk({ system: true, inUse: ['sdz2 is mounted on /'] }), 0).map((r) => r.reason);
     expect(reasons[0]).toMatch(/holds the running system's root or boot filesystem/);
     expect(reasons.join('\n')).not.toMatch(/unmount/);
-    expect(refusals(disk({ inUse: ['sdz1 is mounted on /media/card'] }), 0).map((r) => r.reason)).toContain('sdz1 is mounted on /media/card: unmount it first');
+    expect(refusals(disk({ inUse: ['sdz1 is mounted on /media/card'] }), 0).map((r) => r.reason)).toContain(
+      'sdz1 is mounted on /media/card: unmount it first',
+    );
   });
 });

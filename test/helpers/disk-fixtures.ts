@@ -111,7 +111,7 @@ export function hashRange(file: string, start: number, end: number): string {
   try {
     const hash = createHash('sha256');
     const buffer = Buffer.alloc(1024 * 1024);
-    for (let pos = start; pos < end; ) {
+    for (let pos = start; pos < end;) {
       const n = readSync(fd, buffer, 0, Math.min(buffer.length, end - pos), pos);
       if (n === 0) break;
       hash.update(buffer.subarray(0, n));
@@ -156,7 +156,8 @@ export function makeSparseImage(file: string, bytes: number, seed = 1): void {
       const kind = at === 0 ? 1 : next() % 4; // 0: hole, 1-2: text, 3: random
       if (kind === 0) continue;
       const size = Math.min(block, bytes - at);
-      const data = kind === 3 ? randomBytes(size) : Buffer.from(`block ${at / block} of ${bytes} `.repeat(Math.ceil(size / 16)).slice(0, size));
+      const data =
+        kind === 3 ? randomBytes(size) : Buffer.from(`block ${at / block} of ${bytes} `.repeat(Math.ceil(size / 16)).slice(0, size));
       if (at === 0 && size >= 512) data.writeUInt16LE(0xaa55, 510);
       writeSync(fd, data, 0, size, at);
     }
@@ -166,7 +167,8 @@ export function makeSparseImage(file: string, bytes: number, seed = 1): void {
   truncateSync(file, bytes);
 }
 
-export type Packing = 'raw' | 'bz2' | 'xz' | 'gz' | 'zst' | 'lz4' | 'lzo' | 'zip' | 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'tar.zst' | 'tar.lz4';
+export type Packing =
+  'raw' | 'bz2' | 'xz' | 'gz' | 'zst' | 'lz4' | 'lzo' | 'zip' | 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'tar.zst' | 'tar.lz4';
 
 /** The image compressed or archived with the standard tools, as it is distributed. */
 export function pack(image: string, how: Packing): string {
@@ -175,7 +177,14 @@ export function pack(image: string, how: Packing): string {
   const out = `${image}.${how}`;
   const sh = (cmd: string): void => void execFileSync('bash', ['-c', cmd], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
-  const tarFlag: Record<string, string> = { tar: '', 'tar.gz': '-z', 'tar.bz2': '-j', 'tar.xz': '-J', 'tar.zst': '--zstd', 'tar.lz4': '-I lz4' };
+  const tarFlag: Record<string, string> = {
+    tar: '',
+    'tar.gz': '-z',
+    'tar.bz2': '-j',
+    'tar.xz': '-J',
+    'tar.zst': '--zstd',
+    'tar.lz4': '-I lz4',
+  };
   const command: Record<Packing, string> = {
     raw: '',
     bz2: `bzip2 -c ${q(name)} > ${q(out)}`,
@@ -203,7 +212,10 @@ export function pack(image: string, how: Packing): string {
  * file with the checksum's digits zeroed), so the edit tests what it means to and not the seal.
  */
 export function resealBmap(text: string): string {
-  const zeroed = text.replace(/(<BmapFileChecksum>\s*)([0-9a-f]+)/, (_, open: string, digits: string) => `${open}${'0'.repeat(digits.length)}`);
+  const zeroed = text.replace(
+    /(<BmapFileChecksum>\s*)([0-9a-f]+)/,
+    (_, open: string, digits: string) => `${open}${'0'.repeat(digits.length)}`,
+  );
   const digest = createHash('sha256').update(zeroed).digest('hex');
   return zeroed.replace(/(<BmapFileChecksum>\s*)0+/, `$1${digest}`);
 }

@@ -19,7 +19,10 @@ export function tempDir(prefix: string): string {
 }
 
 /** A layer.conf shaped like the real scarthgap ones (BBPATH, BBFILES, collections, deps, compat). */
-export function layerConf(collection: string, opts: { priority?: number; depends?: string; compat?: string; version?: string; coreNames?: string } = {}): string {
+export function layerConf(
+  collection: string,
+  opts: { priority?: number; depends?: string; compat?: string; version?: string; coreNames?: string } = {},
+): string {
   const lines = [
     '# We have a conf and classes directory, add to BBPATH',
     'BBPATH .= ":${LAYERDIR}"',
@@ -69,7 +72,12 @@ function writeLayers(work: string, layers: LayerSpec[], extraFiles: Record<strin
  * Makes a bare "upstream" repository with a `scarthgap` branch of two commits, a `v1.0` tag on
  * the first, and an older `kirkstone` branch.
  */
-export function makeUpstream(root: string, name: string, layers: LayerSpec[], extraFiles: Record<string, string | Uint8Array> = {}): Upstream {
+export function makeUpstream(
+  root: string,
+  name: string,
+  layers: LayerSpec[],
+  extraFiles: Record<string, string | Uint8Array> = {},
+): Upstream {
   const work = path.join(root, 'work', name);
   const bare = path.join(root, 'upstream', `${name}.git`);
   mkdirSync(work, { recursive: true });
@@ -116,7 +124,10 @@ export interface FixtureWorld {
 export function makeFixtureWorld(): FixtureWorld {
   const root = tempDir('world');
   const gitconfig = path.join(root, 'gitconfig');
-  writeFileSync(gitconfig, '[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n[init]\n\tdefaultBranch = scarthgap\n[protocol "file"]\n\tallow = always\n');
+  writeFileSync(
+    gitconfig,
+    '[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n[init]\n\tdefaultBranch = scarthgap\n[protocol "file"]\n\tallow = always\n',
+  );
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
   const previous = { global: process.env.GIT_CONFIG_GLOBAL, nosystem: process.env.GIT_CONFIG_NOSYSTEM };
   process.env.GIT_CONFIG_GLOBAL = gitconfig;
@@ -136,7 +147,11 @@ export function makeFixtureWorld(): FixtureWorld {
         { path: 'meta-yocto-bsp', conf: layerConf('yoctobsp', { priority: 5, depends: 'core' }) },
         { path: 'meta-skeleton', conf: layerConf('skeleton', { priority: 1, depends: 'core' }) },
       ],
-      { 'oe-init-build-env': '#!/bin/sh\n# fixture\n', ...bitbakeFiles('bitbake/', '2.8.1'), 'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.8.1"\n' },
+      {
+        'oe-init-build-env': '#!/bin/sh\n# fixture\n',
+        ...bitbakeFiles('bitbake/', '2.8.1'),
+        'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.8.1"\n',
+      },
     ),
   );
   add(
@@ -144,13 +159,27 @@ export function makeFixtureWorld(): FixtureWorld {
       { path: 'meta-oe', conf: layerConf('openembedded-layer', { priority: 5, depends: 'core' }) },
       { path: 'meta-python', conf: layerConf('meta-python', { priority: 5, depends: 'core (>= 12), openembedded-layer' }) },
       { path: 'meta-networking', conf: layerConf('networking-layer', { priority: 5, depends: 'core, meta-python, openembedded-layer' }) },
-      { path: 'meta-filesystems', conf: layerConf('filesystems-layer', { priority: 5, depends: 'core, openembedded-layer, networking-layer' }) },
+      {
+        path: 'meta-filesystems',
+        conf: layerConf('filesystems-layer', { priority: 5, depends: 'core, openembedded-layer, networking-layer' }),
+      },
     ]),
   );
-  add(makeUpstream(root, 'meta-raspberrypi', [{ path: '.', conf: layerConf('raspberrypi', { priority: 9, depends: 'core', compat: 'nanbield scarthgap' }) }]));
+  add(
+    makeUpstream(root, 'meta-raspberrypi', [
+      { path: '.', conf: layerConf('raspberrypi', { priority: 9, depends: 'core', compat: 'nanbield scarthgap' }) },
+    ]),
+  );
   add(
     makeUpstream(root, 'meta-virtualization', [
-      { path: '.', conf: layerConf('virtualization-layer', { priority: 8, depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python', compat: 'nanbield scarthgap' }) },
+      {
+        path: '.',
+        conf: layerConf('virtualization-layer', {
+          priority: 8,
+          depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python',
+          compat: 'nanbield scarthgap',
+        }),
+      },
     ]),
   );
   addWrynose(root, upstreams);
@@ -160,7 +189,10 @@ export function makeFixtureWorld(): FixtureWorld {
   // The split core repositories are also reachable at their canonical URLs (what init --series and upgrade write), as through a user's mirror.
   const canonical = new Map(RELEASES.flatMap((r) => r.coreRepos).map((c) => [c.name, c.url]));
   const rewrites = Object.values(upstreams)
-    .map((u) => `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n${u.name !== 'poky' && canonical.has(u.name) ? `\tinsteadOf = ${canonical.get(u.name)}\n` : ''}`)
+    .map(
+      (u) =>
+        `[url "${u.bare}"]\n\tinsteadOf = ${u.url}\n${u.name !== 'poky' && canonical.has(u.name) ? `\tinsteadOf = ${canonical.get(u.name)}\n` : ''}`,
+    )
     .join('');
   writeFileSync(gitconfig, `${'[user]\n\tname = Fixture\n\temail = fixture@example.invalid\n'}${rewrites}`);
   return {
@@ -220,7 +252,13 @@ export function bitbakeFiles(prefix: string, version: string): Record<string, st
 }
 
 /** Adds `branch` to an upstream (forked from its scarthgap head) with these layers and files; returns its commit. */
-export function addBranch(root: string, upstream: Upstream, branch: string, layers: LayerSpec[], extraFiles: Record<string, string> = {}): string {
+export function addBranch(
+  root: string,
+  upstream: Upstream,
+  branch: string,
+  layers: LayerSpec[],
+  extraFiles: Record<string, string> = {},
+): string {
   const work = path.join(root, 'work', upstream.name);
   git(work, 'checkout', '-q', '-b', branch, 'scarthgap');
   writeLayers(work, layers, extraFiles);
@@ -242,13 +280,21 @@ function addWrynose(root: string, upstreams: Record<string, Upstream>): void {
   const compat = 'whinlatter wrynose';
   const bitbake = makeUpstream(root, 'bitbake', [], bitbakeFiles('', '2.8.1'));
   addBranch(root, bitbake, '2.18', [], bitbakeFiles('', '2.18.0'));
-  const core = makeUpstream(root, 'openembedded-core', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) }]);
-  addBranch(root, core, 'wrynose', [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'wrynose', compat: 'wrynose' }) }], {
-    'oe-init-build-env': '#!/bin/sh\n# fixture\n',
-    // bitbake-setup finds openembedded-core (and so oe-init-build-env) by this script
-    'scripts/oe-setup-build': '#!/usr/bin/env python3\n# fixture\n',
-    'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.18.0"\n',
-  });
+  const core = makeUpstream(root, 'openembedded-core', [
+    { path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'scarthgap' }) },
+  ]);
+  addBranch(
+    root,
+    core,
+    'wrynose',
+    [{ path: 'meta', conf: layerConf('core', { priority: 5, version: '15', coreNames: 'wrynose', compat: 'wrynose' }) }],
+    {
+      'oe-init-build-env': '#!/bin/sh\n# fixture\n',
+      // bitbake-setup finds openembedded-core (and so oe-init-build-env) by this script
+      'scripts/oe-setup-build': '#!/usr/bin/env python3\n# fixture\n',
+      'meta/conf/sanity.conf': 'BB_MIN_VERSION = "2.18.0"\n',
+    },
+  );
   const yocto = makeUpstream(root, 'meta-yocto', []);
   addBranch(root, yocto, 'wrynose', [
     { path: 'meta-poky', conf: layerConf('yocto', { priority: 5, depends: 'core', compat: 'wrynose' }) },
@@ -256,13 +302,31 @@ function addWrynose(root: string, upstreams: Record<string, Upstream>): void {
   ]);
   addBranch(root, upstreams['meta-openembedded']!, 'wrynose', [
     { path: 'meta-oe', conf: layerConf('openembedded-layer', { priority: 5, depends: 'core', compat: 'wrynose' }) },
-    { path: 'meta-python', conf: layerConf('meta-python', { priority: 5, depends: 'core (>= 12), openembedded-layer', compat: 'wrynose' }) },
-    { path: 'meta-networking', conf: layerConf('networking-layer', { priority: 5, depends: 'core, meta-python, openembedded-layer', compat: 'wrynose' }) },
-    { path: 'meta-filesystems', conf: layerConf('filesystems-layer', { priority: 5, depends: 'core, openembedded-layer, networking-layer', compat: 'wrynose' }) },
+    {
+      path: 'meta-python',
+      conf: layerConf('meta-python', { priority: 5, depends: 'core (>= 12), openembedded-layer', compat: 'wrynose' }),
+    },
+    {
+      path: 'meta-networking',
+      conf: layerConf('networking-layer', { priority: 5, depends: 'core, meta-python, openembedded-layer', compat: 'wrynose' }),
+    },
+    {
+      path: 'meta-filesystems',
+      conf: layerConf('filesystems-layer', { priority: 5, depends: 'core, openembedded-layer, networking-layer', compat: 'wrynose' }),
+    },
   ]);
-  addBranch(root, upstreams['meta-raspberrypi']!, 'wrynose', [{ path: '.', conf: layerConf('raspberrypi', { priority: 9, depends: 'core', compat }) }]);
+  addBranch(root, upstreams['meta-raspberrypi']!, 'wrynose', [
+    { path: '.', conf: layerConf('raspberrypi', { priority: 9, depends: 'core', compat }) },
+  ]);
   addBranch(root, upstreams['meta-virtualization']!, 'wrynose', [
-    { path: '.', conf: layerConf('virtualization-layer', { priority: 8, depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python', compat }) },
+    {
+      path: '.',
+      conf: layerConf('virtualization-layer', {
+        priority: 8,
+        depends: 'core, openembedded-layer, networking-layer, filesystems-layer, meta-python',
+        compat,
+      }),
+    },
   ]);
   for (const u of [bitbake, core, yocto]) upstreams[u.name] = u;
 }
@@ -295,7 +359,11 @@ export interface CliResult {
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
-    env: { ...(opts.env ?? process.env), CI: 'true', YOCTOFORGE_CACHE_DIR: opts.env?.YOCTOFORGE_CACHE_DIR ?? path.join(os.tmpdir(), 'yf-test-cache') },
+    env: {
+      ...(opts.env ?? process.env),
+      CI: 'true',
+      YOCTOFORGE_CACHE_DIR: opts.env?.YOCTOFORGE_CACHE_DIR ?? path.join(os.tmpdir(), 'yf-test-cache'),
+    },
     encoding: 'utf8',
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -41,18 +41,22 @@ if (typeof tools === 'string') {
   });
   describe('kas differential: yoctoforge builds what kas 5.4 builds', () => {
     cases.forEach((c, i) => {
-      it(c.name, () => {
-        const dir = path.join(work, String(i));
-        mkdirSync(dir, { recursive: true });
-        const verdict = runCase(c, tools, dir);
-        verdicts[c.name] = verdict;
-        const agrees = AGREE.has(verdict.verdict);
-        if (KNOWN[c.name] !== undefined) {
-          expect(agrees, `${c.name} is listed in known-differences.json but now agrees with kas: remove it`).toBe(false);
-        } else {
-          expect(verdict).toMatchObject({ verdict: expect.stringMatching(/^(same|both refuse)$/) });
-        }
-      }, 600_000);
+      it(
+        c.name,
+        () => {
+          const dir = path.join(work, String(i));
+          mkdirSync(dir, { recursive: true });
+          const verdict = runCase(c, tools, dir);
+          verdicts[c.name] = verdict;
+          const agrees = AGREE.has(verdict.verdict);
+          if (KNOWN[c.name] !== undefined) {
+            expect(agrees, `${c.name} is listed in known-differences.json but now agrees with kas: remove it`).toBe(false);
+          } else {
+            expect(verdict).toMatchObject({ verdict: expect.stringMatching(/^(same|both refuse)$/) });
+          }
+        },
+        600_000,
+      );
     });
   });
 }

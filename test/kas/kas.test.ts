@@ -120,8 +120,17 @@ describe('export kas', () => {
     expect(kas.header).toEqual({ version: 14 });
     expect(Object.keys(kas.repos)[0]).toBe('poky');
     const u = world.upstreams;
-    expect(kas.repos.poky).toEqual({ url: u.poky!.url, commit: u.poky!.commits[1], branch: 'scarthgap', layers: { meta: null, 'meta-poky': null, 'meta-yocto-bsp': null } });
-    expect(kas.repos['meta-raspberrypi']).toEqual({ url: u['meta-raspberrypi']!.url, commit: u['meta-raspberrypi']!.commits[1], branch: 'scarthgap' });
+    expect(kas.repos.poky).toEqual({
+      url: u.poky!.url,
+      commit: u.poky!.commits[1],
+      branch: 'scarthgap',
+      layers: { meta: null, 'meta-poky': null, 'meta-yocto-bsp': null },
+    });
+    expect(kas.repos['meta-raspberrypi']).toEqual({
+      url: u['meta-raspberrypi']!.url,
+      commit: u['meta-raspberrypi']!.commits[1],
+      branch: 'scarthgap',
+    });
     // kas layer syntax: `meta:` with nothing after it
     expect(result.text).toMatch(/\n {6}meta:\n {6}meta-poky:\n/);
     expect(kas).toMatchObject({ machine: 'raspberrypi4-64', distro: 'poky', target: 'core-image-base' });
@@ -131,7 +140,9 @@ describe('export kas', () => {
     expect(header).toContain('IMAGE_INSTALL:append = " docker ntp-utils"\n');
     expect(header).toContain('LICENSE_FLAGS_ACCEPTED:append = " synaptics-killswitch"\n');
     expect(header).toContain('IMAGE_FSTYPES = "wic.bz2 wic.bmap"\n');
-    expect(header).toContain('IMAGE_CLASSES += "extrausers"\nEXTRA_USERS_PARAMS = "\\\n    groupadd -r docker; \\\n    usermod -a -G docker root; \\\n"\n');
+    expect(header).toContain(
+      'IMAGE_CLASSES += "extrausers"\nEXTRA_USERS_PARAMS = "\\\n    groupadd -r docker; \\\n    usermod -a -G docker root; \\\n"\n',
+    );
     expect(header).toContain('CONF_VERSION = "2"');
     expect(Object.keys(kas.local_conf_header)).toEqual([...Object.keys(kas.local_conf_header)].sort());
     expect(kas.bblayers_conf_header['yoctoforge-00-standard']).toContain('POKY_BBLAYERS_CONF_VERSION = "2"');
@@ -156,7 +167,12 @@ describe('export kas', () => {
     const result = await exportOf(project);
     const kas = parse(result.text);
     expect(result.version).toBe(15);
-    expect(kas.repos.poky).toEqual({ url: u.poky!.url, commit: u.poky!.commits[0], tag: 'v1.0', layers: { meta: null, 'meta-poky': null, 'meta-skeleton': 'disabled' } });
+    expect(kas.repos.poky).toEqual({
+      url: u.poky!.url,
+      commit: u.poky!.commits[0],
+      tag: 'v1.0',
+      layers: { meta: null, 'meta-poky': null, 'meta-skeleton': 'disabled' },
+    });
     expect((await exportOf(project, undefined, 14)).notExported[0]).toMatch(/tag v1.0 \(repos.X.tag needs kas format 15/);
   });
 
@@ -165,7 +181,13 @@ describe('export kas', () => {
     await expect(runExportKas({ projectDir: dir })).rejects.toThrow(InputError);
     await expect(runExportKas({ projectDir: dir })).rejects.toThrow(/no layers.lock.yaml .*yoctoforge sync/);
     await syncLayers(await loadProject(dir));
-    writeFileSync(path.join(dir, 'layers.yaml'), seedManifest(world).replace('    layers: [meta, meta-poky, meta-yocto-bsp]', '    branch: kirkstone\n    layers: [meta, meta-poky, meta-yocto-bsp]'));
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      seedManifest(world).replace(
+        '    layers: [meta, meta-poky, meta-yocto-bsp]',
+        '    branch: kirkstone\n    layers: [meta, meta-poky, meta-yocto-bsp]',
+      ),
+    );
     await expect(runExportKas({ projectDir: dir })).rejects.toThrow(/does not match layers.yaml/);
   });
 
@@ -225,7 +247,10 @@ describe('import kas', () => {
   it('follows includes and merges as kas does (included first, includer and later files win, mappings deep-merged)', () => {
     const dir = tempDir('kas-inc');
     const u = world.upstreams;
-    write(dir, 'kas/base.yml', `header:
+    write(
+      dir,
+      'kas/base.yml',
+      `header:
   version: 11
 machine: qemux86-64
 distro: poky
@@ -244,8 +269,12 @@ local_conf_header:
   standard: |
     CONF_VERSION = "2"
     PACKAGE_CLASSES = "package_ipk"
-`);
-    write(dir, 'kas/bsp/rpi.yml', `header:
+`,
+    );
+    write(
+      dir,
+      'kas/bsp/rpi.yml',
+      `header:
   version: 14
   includes:
     - ../base.yml
@@ -263,8 +292,12 @@ local_conf_header:
   rpi: |
     ENABLE_UART = "1"
     RPI_USE_U_BOOT = "1"
-`);
-    const top = write(dir, 'kas/product.yml', `header:
+`,
+    );
+    const top = write(
+      dir,
+      'kas/product.yml',
+      `header:
   version: 14
   includes:
     - bsp/rpi.yml
@@ -273,20 +306,31 @@ local_conf_header:
   products: |
     IMAGE_INSTALL:append = " htop"
     IMAGE_FSTYPES = "wic.bz2"
-`);
+`,
+    );
     // written by `kas lock`: read right after product.yml
     write(dir, 'kas/product.lock.yml', `header:\n  version: 14\noverrides:\n  repos:\n    poky:\n      commit: ${u.poky!.commits[0]}\n`);
-    const extra = write(dir, 'debug.yml', `header:
+    const extra = write(
+      dir,
+      'debug.yml',
+      `header:
   version: 15
 distro: poky-altcfg
 local_conf_header:
   rpi: |
     ENABLE_UART = "0"
     EXTRA_IMAGE_FEATURES:append = " debug-tweaks"
-`);
+`,
+    );
     const result = importKas([top, extra], { outFile: path.join(dir, 'layers.yaml') });
     // kas (includehandler.py) loads a file's lock file before the file's includes
-    expect(result.files.map((f) => path.relative(dir, f))).toEqual(['kas/product.lock.yml', 'kas/base.yml', 'kas/bsp/rpi.yml', 'kas/product.yml', 'debug.yml']);
+    expect(result.files.map((f) => path.relative(dir, f))).toEqual([
+      'kas/product.lock.yml',
+      'kas/base.yml',
+      'kas/bsp/rpi.yml',
+      'kas/product.yml',
+      'debug.yml',
+    ]);
     const m = result.manifest;
     expect(m.series).toBe('scarthgap');
     expect(m.repos).toEqual({
@@ -294,7 +338,16 @@ local_conf_header:
       'meta-raspberrypi': { url: u['meta-raspberrypi']!.url },
     });
     const t = targetOf(result.text, dir, 'product');
-    expect(t).toMatchObject({ image: 'core-image-base', machine: 'raspberrypi4-64', distro: 'poky-altcfg', initManager: undefined, distroFeatures: ['wifi'], packages: ['htop'], imageFeatures: ['debug-tweaks'], imageFstypes: ['wic.bz2'] });
+    expect(t).toMatchObject({
+      image: 'core-image-base',
+      machine: 'raspberrypi4-64',
+      distro: 'poky-altcfg',
+      initManager: undefined,
+      distroFeatures: ['wifi'],
+      packages: ['htop'],
+      imageFeatures: ['debug-tweaks'],
+      imageFstypes: ['wic.bz2'],
+    });
     // the later file replaced the whole `rpi` entry; a variable nothing else touches becomes a variable
     // CONF_VERSION too: a kas build has only the header's (yoctoforge adds its own only to its own layout)
     expect(t.variables).toEqual({ ENABLE_UART: '0', PACKAGE_CLASSES: 'package_ipk', CONF_VERSION: '2' });
@@ -306,7 +359,10 @@ local_conf_header:
   it('lists what it cannot carry over, and keeps unknown conf lines verbatim and labelled', () => {
     const dir = tempDir('kas-unsup');
     const u = world.upstreams;
-    const file = write(dir, 'isar.yml', `header:
+    const file = write(
+      dir,
+      'isar.yml',
+      `header:
   version: 17
   includes:
     - repo: meta-custom
@@ -345,7 +401,8 @@ local_conf_header:
   again: |
     TWICE = "b"
     EXTRA_USERS_PARAMS = "passwd root;"
-`);
+`,
+    );
     const result = importKas([file], { outFile: path.join(dir, 'layers.yaml'), targetName: 'custom' });
     const joined = result.notCarried.join('\n');
     for (const expected of [
@@ -359,7 +416,8 @@ local_conf_header:
       /^repos.poky.patches: /m,
       /^repos.poky.path: /m,
       /^repos.meta-custom: no url/m,
-    ]) expect(joined).toMatch(expected);
+    ])
+      expect(joined).toMatch(expected);
     // kas's defaults (core-image-minimal, MACHINE ??= "qemux86-64") are written as kas writes them: nothing is lost
     expect(joined).not.toMatch(/^(machine|target|distro): not set/m);
     const t = targetOf(result.text, dir, 'custom');
@@ -374,11 +432,17 @@ local_conf_header:
   });
 
   it('reads EXTRA_USERS_PARAMS back into groups and users', () => {
-    expect(parseExtraUsers('EXTRA_USERS_PARAMS = "\\\n    groupadd -r -g 990 docker; \\\n    useradd -m -u 1000 -s /bin/sh -p \'$1$ab$cd\\$x\' admin; \\\n    usermod -a -G docker,video admin; \\\n    usermod -a -G docker root; \\\n"')).toEqual({
+    expect(
+      parseExtraUsers(
+        'EXTRA_USERS_PARAMS = "\\\n    groupadd -r -g 990 docker; \\\n    useradd -m -u 1000 -s /bin/sh -p \'$1$ab$cd\\$x\' admin; \\\n    usermod -a -G docker,video admin; \\\n    usermod -a -G docker root; \\\n"',
+      ),
+    ).toEqual({
       groups: [{ name: 'docker', system: true, gid: 990, members: ['root'] }],
       users: [{ name: 'admin', uid: 1000, shell: '/bin/sh', password_hash: '$1$ab$cd$x', groups: ['docker', 'video'] }],
     });
-    expect(parseExtraUsers('EXTRA_USERS_PARAMS = "groupadd docker; useradd -m bob; usermod -a -G docker bob; usermod -a -G docker root;"')).toEqual({
+    expect(
+      parseExtraUsers('EXTRA_USERS_PARAMS = "groupadd docker; useradd -m bob; usermod -a -G docker bob; usermod -a -G docker root;"'),
+    ).toEqual({
       groups: [{ name: 'docker', members: ['root'] }],
       users: [{ name: 'bob', groups: ['docker'] }],
     });
@@ -387,7 +451,11 @@ local_conf_header:
 
   it('writes layers.yaml, refuses to replace it without --force', async () => {
     const dir = tempDir('kas-cmd');
-    const file = write(dir, 'kas.yml', `header:\n  version: 14\nmachine: qemux86-64\ndistro: poky\ntarget: core-image-minimal\nrepos:\n  poky:\n    url: ${world.upstreams.poky!.url}\n    branch: scarthgap\n    layers:\n      meta:\n`);
+    const file = write(
+      dir,
+      'kas.yml',
+      `header:\n  version: 14\nmachine: qemux86-64\ndistro: poky\ntarget: core-image-minimal\nrepos:\n  poky:\n    url: ${world.upstreams.poky!.url}\n    branch: scarthgap\n    layers:\n      meta:\n`,
+    );
     const stdout = captureStdout();
     try {
       await runImportKas({ projectDir: dir, files: [file] });
@@ -396,7 +464,12 @@ local_conf_header:
     }
     expect(stdout.text).toMatch(/wrote .*layers.yaml from 1 kas file\(s\): 1 repos, target kas/);
     expect(stdout.text).toContain('every kas setting was carried over');
-    expect((await loadProject(dir)).manifest.targets.kas).toEqual({ image: 'core-image-minimal', machine: 'qemux86-64', distro: 'poky', conf_layout: 'kas' });
+    expect((await loadProject(dir)).manifest.targets.kas).toEqual({
+      image: 'core-image-minimal',
+      machine: 'qemux86-64',
+      distro: 'poky',
+      conf_layout: 'kas',
+    });
     await expect(runImportKas({ projectDir: dir, files: [file] })).rejects.toThrow(/exists \(use --force/);
     const again = captureStdout();
     try {
@@ -441,12 +514,26 @@ describe('cli registration', () => {
     const out = path.join(dir, 'seed.yml');
     const stderr = captureStderr();
     try {
-      await program().parseAsync(['node', 'yoctoforge', '-C', seedDir, 'export', 'kas', 'rpi-docker-image', '-o', out, '--format-version', '12']);
+      await program().parseAsync([
+        'node',
+        'yoctoforge',
+        '-C',
+        seedDir,
+        'export',
+        'kas',
+        'rpi-docker-image',
+        '-o',
+        out,
+        '--format-version',
+        '12',
+      ]);
     } finally {
       stderr.restore();
     }
     expect(parse(readFileSync(out, 'utf8')).header.version).toBe(2);
-    await expect(program().parseAsync(['node', 'yoctoforge', 'export', 'kas', '--format-version', 'x'])).rejects.toThrow(/integer kas format version/);
+    await expect(program().parseAsync(['node', 'yoctoforge', 'export', 'kas', '--format-version', 'x'])).rejects.toThrow(
+      /integer kas format version/,
+    );
     const stdout = captureStdout();
     try {
       await program().parseAsync(['node', 'yoctoforge', '-C', dir, 'import', 'kas', out, '--target', 'seed']);
@@ -472,7 +559,11 @@ function kas54FromSource(): string | undefined {
   const archive = spawnSync('git', ['-C', src, 'archive', '5.4'], { maxBuffer: 256 * 1024 * 1024 });
   if (archive.status !== 0 || spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout }).status !== 0) return undefined;
   const runner = path.join(dir, 'kas-run');
-  writeFileSync(runner, `#!/bin/sh\nexec /usr/bin/python3 -c 'import sys; sys.path.insert(0, "${dir}"); sys.argv[0] = "kas"; from kas.kas import main; main()' "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    runner,
+    `#!/bin/sh\nexec /usr/bin/python3 -c 'import sys; sys.path.insert(0, "${dir}"); sys.argv[0] = "kas"; from kas.kas import main; main()' "$@"\n`,
+    { mode: 0o755 },
+  );
   return runner;
 }
 const KAS54 = kas54FromSource();
@@ -500,7 +591,13 @@ describe('the export is accepted by a real kas', () => {
         const exported = await exportOf(project, 'full', formatVersion);
         const work = tempDir('kas-real');
         const file = write(work, 'full.yml', exported.text);
-        const env = { ...process.env, KAS_WORK_DIR: work, KAS_BUILD_DIR: path.join(work, 'build'), GIT_CONFIG_GLOBAL: world.gitconfig, GIT_CONFIG_NOSYSTEM: '1' };
+        const env = {
+          ...process.env,
+          KAS_WORK_DIR: work,
+          KAS_BUILD_DIR: path.join(work, 'build'),
+          GIT_CONFIG_GLOBAL: world.gitconfig,
+          GIT_CONFIG_NOSYSTEM: '1',
+        };
         if (hasDump) {
           const dump = spawnSync(tool.cmd, ['dump', file], { cwd: work, env, encoding: 'utf8' });
           expect(dump.status, `${tool.cmd} dump: ${dump.stderr}`).toBe(0);
@@ -522,7 +619,9 @@ describe('the export is accepted by a real kas', () => {
         // the checkouts are at the locked commits
         const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: path.join(work, 'poky'), encoding: 'utf8' }).stdout.trim();
         expect(head).toBe((await readLock(project))!.repos.poky!.commit);
-        console.log(`${tool.label} accepted the export with header version ${exported.version} (${tool.cmd} ${hasDump ? 'dump + ' : ''}checkout ${path.basename(file)})`);
+        console.log(
+          `${tool.label} accepted the export with header version ${exported.version} (${tool.cmd} ${hasDump ? 'dump + ' : ''}checkout ${path.basename(file)})`,
+        );
       }
     }, 300_000);
   }

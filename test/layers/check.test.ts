@@ -43,7 +43,7 @@ describe('layer.conf reading', () => {
         '    openembedded-layer"',
         "LAYERSERIES_COMPAT_meta-python = 'nanbield scarthgap'",
         'LAYERSERIES_COMPAT_meta-python:append = " styhead"',
-        'BBFILES += "${@\' \'.join(\'${LAYERDIR}/dynamic-layers/%s/recipes*/*/*.bb\' % layer \\',
+        "BBFILES += \"${@' '.join('${LAYERDIR}/dynamic-layers/%s/recipes*/*/*.bb' % layer \\",
         '               for layer in BBFILE_COLLECTIONS.split())}"',
       ].join('\n'),
       '/l/meta-python',
@@ -101,7 +101,9 @@ describe('layer checks', () => {
   });
 
   it('names the missing collection, who needs it and which known sub-layer provides it', async () => {
-    const dir = await syncedProject(seedManifest(world).replace('[meta-oe, meta-python, meta-networking, meta-filesystems]', '[meta-oe, meta-python, meta-filesystems]'));
+    const dir = await syncedProject(
+      seedManifest(world).replace('[meta-oe, meta-python, meta-networking, meta-filesystems]', '[meta-oe, meta-python, meta-filesystems]'),
+    );
     const result = await inspectLayers(await loadProject(dir));
     expect(result.problems).toContain(
       'meta-virtualization (virtualization-layer) depends on layer "networking-layer", which is not enabled; meta-openembedded/meta-networking provides it (add "meta-networking" to repos.meta-openembedded.layers)',
@@ -122,7 +124,9 @@ describe('layer checks', () => {
     expect(cli.stdout).toMatch(/meta-raspberrypi\s+raspberrypi\s+layers\/meta-raspberrypi\s+9\s+nanbield scarthgap\s+ok/);
     expect(cli.stderr).toContain('yoctoforge: error: layer check failed: 2 problem(s)');
     expect(cli.stderr).toContain('meta-oldseries (oldseries) supports only "kirkstone", but the core layer is "scarthgap"');
-    expect(cli.stderr).toContain('meta-needy (needy) depends on layer "webserver", which is not enabled; no synced repository has a layer that provides it');
+    expect(cli.stderr).toContain(
+      'meta-needy (needy) depends on layer "webserver", which is not enabled; no synced repository has a layer that provides it',
+    );
     // the conf is never rendered from a failing layer set
     const config = runCli(['config'], { cwd: dir, env: world.env });
     expect(config.code).toBe(2);
@@ -167,7 +171,12 @@ describe('both layouts: combined poky and bitbake + openembedded-core + meta-yoc
     const result = await inspectLayers(await loadProject(dir));
     expect(result.problems).toEqual([]);
     expect(result.coreSeries).toEqual(['wrynose']);
-    expect(result.layers.map((l) => l.id)).toEqual(['openembedded-core/meta', 'meta-yocto/meta-poky', 'meta-yocto/meta-yocto-bsp', ...SEED_LAYERS_AFTER_CORE]);
+    expect(result.layers.map((l) => l.id)).toEqual([
+      'openembedded-core/meta',
+      'meta-yocto/meta-poky',
+      'meta-yocto/meta-yocto-bsp',
+      ...SEED_LAYERS_AFTER_CORE,
+    ]);
     expect(result.initScript).toBe(path.join(dir, 'layers', 'openembedded-core', 'oe-init-build-env'));
     expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'bitbake'));
     expect(result.bitbakeVersion).toBe('2.18.0');
@@ -183,19 +192,34 @@ describe('both layouts: combined poky and bitbake + openembedded-core + meta-yoc
     expect(result.problems).toEqual([]);
     expect(result.bitbakeDir).toBe(path.join(dir, 'layers', 'bb-core'));
     const wrong = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', 'bitbake: meta-yocto\n'));
-    expect((await inspectLayers(await loadProject(wrong))).problems).toEqual(['bitbake: meta-yocto holds no bin/bitbake and lib/bb (check the bitbake: entry of the manifest)']);
-    const none = await syncedProject(wrynoseManifest(world).replace('bitbake: bitbake\n', '').replace(/ {2}bitbake:\n.*\n.*\n.*\n/, ''));
-    expect((await inspectLayers(await loadProject(none))).problems[0]).toMatch(/^no repository holds BitBake \(bin\/bitbake and lib\/bb\): add it to repos/);
+    expect((await inspectLayers(await loadProject(wrong))).problems).toEqual([
+      'bitbake: meta-yocto holds no bin/bitbake and lib/bb (check the bitbake: entry of the manifest)',
+    ]);
+    const none = await syncedProject(
+      wrynoseManifest(world)
+        .replace('bitbake: bitbake\n', '')
+        .replace(/ {2}bitbake:\n.*\n.*\n.*\n/, ''),
+    );
+    expect((await inspectLayers(await loadProject(none))).problems[0]).toMatch(
+      /^no repository holds BitBake \(bin\/bitbake and lib\/bb\): add it to repos/,
+    );
   });
 
   it('says when the core is on another release than the manifest, and when BitBake is older than the core needs', async () => {
     const u = world.upstreams;
-    const mixed = await syncedProject(wrynoseManifest(world).replace(`url: ${u['openembedded-core']!.url}\n`, `url: ${u['openembedded-core']!.url}\n    branch: scarthgap\n`));
+    const mixed = await syncedProject(
+      wrynoseManifest(world).replace(
+        `url: ${u['openembedded-core']!.url}\n`,
+        `url: ${u['openembedded-core']!.url}\n    branch: scarthgap\n`,
+      ),
+    );
     const problems = (await inspectLayers(await loadProject(mixed))).problems;
-    expect(problems).toContain('series: the manifest says "wrynose", but the core layer openembedded-core/meta is "scarthgap" (repos.openembedded-core is on another release\'s branch; `yoctoforge upgrade --series wrynose` moves a project between releases)');
+    expect(problems).toContain(
+      'series: the manifest says "wrynose", but the core layer openembedded-core/meta is "scarthgap" (repos.openembedded-core is on another release\'s branch; `yoctoforge upgrade --series wrynose` moves a project between releases)',
+    );
     const oldBitbake = await syncedProject(wrynoseManifest(world).replace('branch: "2.18"', 'branch: scarthgap'));
     expect((await inspectLayers(await loadProject(oldBitbake))).problems).toEqual([
-      'bitbake: bitbake is BitBake 2.8.1, but the core layer openembedded-core/meta needs at least 2.18.0 (BB_MIN_VERSION in its conf/sanity.conf): move the BitBake repository to the release\'s branch',
+      "bitbake: bitbake is BitBake 2.8.1, but the core layer openembedded-core/meta needs at least 2.18.0 (BB_MIN_VERSION in its conf/sanity.conf): move the BitBake repository to the release's branch",
     ]);
   });
 });

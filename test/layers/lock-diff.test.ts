@@ -52,6 +52,8 @@ describe('yoctoforge lock diff', () => {
     const dir = makeProject(world, seedManifest(world));
     const r = runCli(['lock', 'diff', 'no-such-thing', 'layers.lock.yaml'], { cwd: dir, env: world.env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^yoctoforge: error: no-such-thing is neither a lock file nor a git revision holding layers\.lock\.yaml \(.+\)$/m);
+    expect(r.stderr).toMatch(
+      /^yoctoforge: error: no-such-thing is neither a lock file nor a git revision holding layers\.lock\.yaml \(.+\)$/m,
+    );
   });
 });

@@ -7,7 +7,17 @@ import { loadProject } from '../../src/manifest/load.js';
 import { readLock } from '../../src/lock/lock.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { EnvironmentError, OperationError } from '../../src/errors.js';
-import { advanceUpstream, CLI, git, makeFixtureWorld, makeProject, makeUpstream, runCli, seedManifest, type FixtureWorld } from '../helpers/git-fixtures.js';
+import {
+  advanceUpstream,
+  CLI,
+  git,
+  makeFixtureWorld,
+  makeProject,
+  makeUpstream,
+  runCli,
+  seedManifest,
+  type FixtureWorld,
+} from '../helpers/git-fixtures.js';
 
 let world: FixtureWorld;
 beforeAll(() => {
@@ -36,9 +46,14 @@ describe('sync', () => {
   });
 
   it('stays at the locked commits without touching the network, and --update moves the lock', async () => {
-    const up = makeUpstream(world.root, 'meta-moving', [{ path: '.', conf: 'BBFILE_COLLECTIONS += "moving"\nLAYERSERIES_COMPAT_moving = "scarthgap"\n' }]);
+    const up = makeUpstream(world.root, 'meta-moving', [
+      { path: '.', conf: 'BBFILE_COLLECTIONS += "moving"\nLAYERSERIES_COMPAT_moving = "scarthgap"\n' },
+    ]);
     writeFileSync(world.gitconfig, `${readFileSync(world.gitconfig, 'utf8')}[url "${up.bare}"]\n\tinsteadOf = ${up.url}\n`);
-    const dir = makeProject(world, `repos:\n  moving:\n    url: ${up.url}\n    branch: scarthgap\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
+    const dir = makeProject(
+      world,
+      `repos:\n  moving:\n    url: ${up.url}\n    branch: scarthgap\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`,
+    );
     await syncLayers(await loadProject(dir));
     const third = advanceUpstream(world.root, up);
 
@@ -75,7 +90,13 @@ describe('sync', () => {
     const dir = makeProject(world, seedManifest(world));
     await expect(syncLayers(await loadProject(dir), { locked: true })).rejects.toThrow(/--locked: layers.lock.yaml does not exist/);
     await syncLayers(await loadProject(dir));
-    writeFileSync(path.join(dir, 'layers.yaml'), seedManifest(world).replace('    layers: [meta, meta-poky, meta-yocto-bsp]', '    branch: kirkstone\n    layers: [meta, meta-poky, meta-yocto-bsp]'));
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      seedManifest(world).replace(
+        '    layers: [meta, meta-poky, meta-yocto-bsp]',
+        '    branch: kirkstone\n    layers: [meta, meta-poky, meta-yocto-bsp]',
+      ),
+    );
     const cli = runCli(['sync', '--locked'], { cwd: dir, env: world.env });
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('yoctoforge: error: --locked: layers.lock.yaml does not match layers.yaml');
@@ -85,7 +106,10 @@ describe('sync', () => {
 
   it('never discards uncommitted changes: the repo is left as it is and reported', async () => {
     const u = world.upstreams['meta-virtualization']!;
-    const dir = makeProject(world, `repos:\n  virt:\n    url: ${u.url}\n    commit: ${u.commits[1]}\ntargets:\n  t: { image: core-image-base, machine: raspberrypi4-64 }\n`);
+    const dir = makeProject(
+      world,
+      `repos:\n  virt:\n    url: ${u.url}\n    commit: ${u.commits[1]}\ntargets:\n  t: { image: core-image-base, machine: raspberrypi4-64 }\n`,
+    );
     await syncLayers(await loadProject(dir));
     const lockBefore = readFileSync(path.join(dir, 'layers.lock.yaml'), 'utf8');
     const readme = path.join(dir, 'layers', 'virt', 'README');
@@ -107,7 +131,10 @@ describe('sync', () => {
   it('never moves away from local commits', async () => {
     const up = makeUpstream(world.root, 'meta-local', [{ path: '.', conf: 'BBFILE_COLLECTIONS += "local"\n' }]);
     writeFileSync(world.gitconfig, `${readFileSync(world.gitconfig, 'utf8')}[url "${up.bare}"]\n\tinsteadOf = ${up.url}\n`);
-    const dir = makeProject(world, `repos:\n  local:\n    url: ${up.url}\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
+    const dir = makeProject(
+      world,
+      `repos:\n  local:\n    url: ${up.url}\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`,
+    );
     await syncLayers(await loadProject(dir));
     const checkout = path.join(dir, 'layers', 'local');
     writeFileSync(path.join(checkout, 'NOTES'), 'work in progress\n');
@@ -118,18 +145,26 @@ describe('sync', () => {
 
     const error = await syncLayers(await loadProject(dir), { update: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationError);
-    expect((error as OperationError).details.join('\n')).toMatch(/local: HEAD [0-9a-f]{12} has commits that no remote branch or tag contains; left as it is/);
+    expect((error as OperationError).details.join('\n')).toMatch(
+      /local: HEAD [0-9a-f]{12} has commits that no remote branch or tag contains; left as it is/,
+    );
     expect(head(checkout)).toBe(mine);
   });
 
   it('supports shallow and blobless clones', async () => {
     const u = world.upstreams.poky!;
-    const dir = makeProject(world, `repos:\n  poky:\n    url: ${u.url}\n    branch: scarthgap\n    layers: [meta]\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
+    const dir = makeProject(
+      world,
+      `repos:\n  poky:\n    url: ${u.url}\n    branch: scarthgap\n    layers: [meta]\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`,
+    );
     await syncLayers(await loadProject(dir), { cloneMode: 'shallow' });
     expect(git(path.join(dir, 'layers', 'poky'), 'rev-parse', '--is-shallow-repository')).toBe('true');
     expect(git(path.join(dir, 'layers', 'poky'), 'rev-list', '--count', 'HEAD')).toBe('1');
 
-    const dir2 = makeProject(world, `repos:\n  poky:\n    url: ${u.url}\n    layers: [meta]\nsync:\n  clone: blobless\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
+    const dir2 = makeProject(
+      world,
+      `repos:\n  poky:\n    url: ${u.url}\n    layers: [meta]\nsync:\n  clone: blobless\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`,
+    );
     const r = await syncLayers(await loadProject(dir2));
     expect(r.lock.repos.poky?.commit).toBe(u.commits[1]);
     expect(git(path.join(dir2, 'layers', 'poky'), 'config', 'remote.origin.partialclonefilter')).toBe('blob:none');
@@ -162,11 +197,17 @@ describe('sync', () => {
   });
 
   it('stops at once on SIGTERM: exit 130, git children gone, sync lock released, next sync completes', async () => {
-    const big = makeUpstream(world.root, 'meta-big2', [{ path: '.', conf: 'BBFILE_COLLECTIONS += "big"\n' }], { 'blob.bin': randomBytes(32 * 1024 * 1024) });
+    const big = makeUpstream(world.root, 'meta-big2', [{ path: '.', conf: 'BBFILE_COLLECTIONS += "big"\n' }], {
+      'blob.bin': randomBytes(32 * 1024 * 1024),
+    });
     writeFileSync(world.gitconfig, `${readFileSync(world.gitconfig, 'utf8')}[url "${big.bare}"]\n\tinsteadOf = ${big.url}\n`);
     const dir = makeProject(world, `repos:\n  big:\n    url: ${big.url}\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
     const layers = path.join(dir, 'layers');
-    const child = spawn(process.execPath, [CLI, 'sync'], { cwd: dir, env: { ...world.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'sync'], {
+      cwd: dir,
+      env: { ...world.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + 20_000;
@@ -196,7 +237,13 @@ describe('sync', () => {
     writeFileSync(path.join(layers, 'poky', '.git', 'index.lock'), '');
     mkdirSync(path.join(layers, '.poky.partial-999999'));
     // force real git work in poky: move the pin
-    writeFileSync(path.join(dir, 'layers.yaml'), seedManifest(world).replace('    layers: [meta, meta-poky, meta-yocto-bsp]', `    commit: ${world.upstreams.poky!.commits[0]}\n    layers: [meta, meta-poky, meta-yocto-bsp]`));
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      seedManifest(world).replace(
+        '    layers: [meta, meta-poky, meta-yocto-bsp]',
+        `    commit: ${world.upstreams.poky!.commits[0]}\n    layers: [meta, meta-poky, meta-yocto-bsp]`,
+      ),
+    );
     const result = await syncLayers(await loadProject(dir));
     expect(result.repos.find((r) => r.name === 'poky')?.action).toBe('updated');
     expect(readdirSync(layers).filter((e) => e.startsWith('.'))).toEqual([]);
@@ -222,7 +269,10 @@ describe('sync', () => {
   });
 
   it('reports a repo that cannot be reached in one line per repo', () => {
-    const dir = makeProject(world, `repos:\n  ghost:\n    url: https://git.example.invalid/does-not-exist\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`);
+    const dir = makeProject(
+      world,
+      `repos:\n  ghost:\n    url: https://git.example.invalid/does-not-exist\ntargets:\n  t: { image: core-image-base, machine: qemux86-64 }\n`,
+    );
     const cli = runCli(['sync'], { cwd: dir, env: world.env });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/^yoctoforge: error: sync incomplete: ghost not at the wanted commit/);

@@ -61,8 +61,12 @@ describe('manifest validation', () => {
     expect(problems(base.replace('layers: [meta, meta-poky]', 'layers: [meta]\n    branch: a\n    tag: b'))[0]).toMatch(
       /^layers\.yaml:8:10: repos\.poky\.tag: expected either branch or tag, not both, found "b"$/,
     );
-    expect(problems(base.replace(/targets:[\s\S]*/, 'targets: {}\n'))[0]).toMatch(/^layers\.yaml:7:10: targets: expected at least one target, found a mapping$/);
-    expect(problems(base.replace('layers: [meta, meta-poky]', 'layers: [../etc]'))[0]).toMatch(/repos\.poky\.layers\[0\]: expected a relative path inside the repository/);
+    expect(problems(base.replace(/targets:[\s\S]*/, 'targets: {}\n'))[0]).toMatch(
+      /^layers\.yaml:7:10: targets: expected at least one target, found a mapping$/,
+    );
+    expect(problems(base.replace('layers: [meta, meta-poky]', 'layers: [../etc]'))[0]).toMatch(
+      /repos\.poky\.layers\[0\]: expected a relative path inside the repository/,
+    );
   });
 
   it('reports every problem, one line each', () => {
@@ -87,13 +91,13 @@ describe('conf injection', () => {
   const attempts: Array<[string, string]> = [
     ['inline python in the machine', base.replace('machine: raspberrypi4-64', 'machine: "${@os.system(\'id\')}"')],
     ['a quote ending the assignment', withTarget('packages: [\'docker" \\nINHERIT += "evil\']')],
-    ['inline python in a variable', withTarget("variables: { FOO: '${@bb.utils.which(d, \"sh\")}' }")],
+    ['inline python in a variable', withTarget('variables: { FOO: \'${@bb.utils.which(d, "sh")}\' }')],
     ['a newline in a variable', withTarget('variables: { FOO: "a\\nINHERIT += \\"x\\"" }')],
     ['a backslash in a variable', withTarget('variables: { FOO: "a\\\\" }')],
     ['an assignment in a variable name', withTarget('variables: { "A = \\"x\\"": y }')],
     ['a shell command in a group name', withTarget('groups: [{ name: "docker; rm -rf /" }]')],
     ['a shell command in a user shell', withTarget('users: [{ name: u, shell: "/bin/sh; reboot" }]')],
-    ['a non-hash password', withTarget("users: [{ name: u, password_hash: \"plain'; reboot\" }]")],
+    ['a non-hash password', withTarget('users: [{ name: u, password_hash: "plain\'; reboot" }]')],
     ['a space in the distro', withTarget('distro: "poky extra"')],
     ['python in a distro feature', withTarget('distro_features: ["${@x}"]')],
     ['python in an sstate mirror', base.replace('targets:', 'cache:\n  sstate_mirrors: ["file://.* ${@x}"]\ntargets:')],
@@ -107,12 +111,18 @@ describe('conf injection', () => {
   }
 
   it('allows ${VAR} references in plain variables, and anything in the raw sections', () => {
-    const m = parseManifest(withTarget('variables: { IMAGE_ROOTFS_EXTRA_SPACE: "524288", MY_DIR: "${TOPDIR}/x" }\n    local_conf: |\n      X = "${@1+1}"'), 'layers.yaml');
+    const m = parseManifest(
+      withTarget('variables: { IMAGE_ROOTFS_EXTRA_SPACE: "524288", MY_DIR: "${TOPDIR}/x" }\n    local_conf: |\n      X = "${@1+1}"'),
+      'layers.yaml',
+    );
     expect(m.targets.img?.variables?.MY_DIR).toBe('${TOPDIR}/x');
     expect(m.targets.img?.local_conf).toBe('X = "${@1+1}"\n');
   });
   it('accepts a repository without layers and names the BitBake repository (the layout without poky)', () => {
-    const text = base.replace('repos:\n', 'bitbake: bitbake\nrepos:\n  bitbake:\n    url: https://git.openembedded.org/bitbake\n    branch: "2.18"\n    layers: []\n');
+    const text = base.replace(
+      'repos:\n',
+      'bitbake: bitbake\nrepos:\n  bitbake:\n    url: https://git.openembedded.org/bitbake\n    branch: "2.18"\n    layers: []\n',
+    );
     const m = parseManifest(text, 'layers.yaml');
     expect(m.repos.bitbake?.layers).toEqual([]);
     expect(m.bitbake).toBe('bitbake');
@@ -121,7 +131,11 @@ describe('conf injection', () => {
 
   it('rejects a bitbake entry that names no repository of the manifest', () => {
     const p = problems(base.replace('repos:\n', 'bitbake: bitbak\nrepos:\n'));
-    expect(p).toEqual(['layers.yaml:3:10: bitbake: expected the name of a repository of this manifest (REPO or REPO/PATH), found "bitbak"']);
-    expect(problems(base.replace('repos:\n', 'bitbake: ../bitbake\nrepos:\n'))[0]).toMatch(/^layers\.yaml:3:10: bitbake: expected REPO or REPO\/PATH/);
+    expect(p).toEqual([
+      'layers.yaml:3:10: bitbake: expected the name of a repository of this manifest (REPO or REPO/PATH), found "bitbak"',
+    ]);
+    expect(problems(base.replace('repos:\n', 'bitbake: ../bitbake\nrepos:\n'))[0]).toMatch(
+      /^layers\.yaml:3:10: bitbake: expected REPO or REPO\/PATH/,
+    );
   });
 });

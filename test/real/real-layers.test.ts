@@ -32,7 +32,16 @@ if (!REAL) {
       expect(sync.code, sync.stderr).toBe(0);
       const layers = runCli(['layers'], { cwd: project, env });
       expect(layers.code, layers.stderr).toBe(0);
-      for (const collection of ['core', 'yocto', 'openembedded-layer', 'meta-python', 'networking-layer', 'filesystems-layer', 'raspberrypi', 'virtualization-layer']) {
+      for (const collection of [
+        'core',
+        'yocto',
+        'openembedded-layer',
+        'meta-python',
+        'networking-layer',
+        'filesystems-layer',
+        'raspberrypi',
+        'virtualization-layer',
+      ]) {
         expect(layers.stdout).toMatch(new RegExp(`\\s${collection}\\s.*\\sok$`, 'm'));
       }
       expect(layers.stdout).toMatch(/core series: scarthgap/);
@@ -56,10 +65,13 @@ if (!REAL) {
         expect(Number(/parsed (\d+) recipes/.exec(r.stdout)?.[1])).toBeGreaterThan(2500);
         expect(r.stdout).toMatch(/ok\s+docker \(from docker-moby\)/);
         expect(r.stdout).toMatch(/ok\s+ntp-utils \(from ntp\)/);
-        const report = JSON.parse(readFileSync(path.join(project, 'build', 'rpi-docker-image', 'report.json'), 'utf8')) as { graph: { recipes: number } };
+        const report = JSON.parse(readFileSync(path.join(project, 'build', 'rpi-docker-image', 'report.json'), 'utf8')) as {
+          graph: { recipes: number };
+        };
         expect(report.graph.recipes).toBeGreaterThan(300);
         const buildlist = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'pn-buildlist'), 'utf8').split('\n');
-        for (const recipe of ['docker-moby', 'containerd-opencontainers', 'runc-opencontainers', 'systemd', 'linux-raspberrypi']) expect(buildlist).toContain(recipe);
+        for (const recipe of ['docker-moby', 'containerd-opencontainers', 'runc-opencontainers', 'systemd', 'linux-raspberrypi'])
+          expect(buildlist).toContain(recipe);
         expect(buildlist).not.toContain('sysvinit');
       },
       1_200_000,

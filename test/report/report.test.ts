@@ -27,7 +27,13 @@ function report(overrides: Record<string, unknown>): Record<string, unknown> {
     sstate: { wanted: 2000, local: 500, mirrors: 0, missed: 1500, current: 0, matchPercent: 25, completePercent: 100 },
     failures: [],
     warnings: 3,
-    artifacts: [{ path: 'build/rpi-docker-image/tmp/deploy/images/raspberrypi4-64/core-image-base.wic.bz2', type: 'wic.bz2', size: 300 * 1024 * 1024 }],
+    artifacts: [
+      {
+        path: 'build/rpi-docker-image/tmp/deploy/images/raspberrypi4-64/core-image-base.wic.bz2',
+        type: 'wic.bz2',
+        size: 300 * 1024 * 1024,
+      },
+    ],
     imageSize: 300 * 1024 * 1024,
     packages: [
       { name: 'base-files', arch: 'raspberrypi4_64', version: '3.0.14' },
@@ -110,7 +116,10 @@ describe('yoctoforge report', () => {
   it.skipIf(!chromium)('writes one self-contained HTML page that a real headless browser renders, timeline included', () => {
     const dir = tempDir('yf-html-');
     writeFileSync(path.join(dir, 'old.json'), JSON.stringify(report({})));
-    writeFileSync(path.join(dir, 'new.json'), JSON.stringify(report({ result: 'failed', failures: [{ recipe: 'gcc-cross-aarch64', task: 'do_compile' }] })));
+    writeFileSync(
+      path.join(dir, 'new.json'),
+      JSON.stringify(report({ result: 'failed', failures: [{ recipe: 'gcc-cross-aarch64', task: 'do_compile' }] })),
+    );
     const r = runCli(['report', 'old.json', 'new.json', '--html', 'report.html'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
@@ -124,14 +133,17 @@ describe('yoctoforge report', () => {
     expect(dom.stdout).toMatch(/<rect [^>]*class="bar failed"/);
     expect(dom.stdout).toContain('<span class="bad">failed</span>');
     const shot = path.join(dir, 'report.png');
-    const s = spawnSync(chromium!, [...flags, `--screenshot=${shot}`, '--window-size=1000,1200', page], { encoding: 'utf8', timeout: 60_000 });
+    const s = spawnSync(chromium!, [...flags, `--screenshot=${shot}`, '--window-size=1000,1200', page], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(s.status, s.stderr).toBe(0);
     const png = readFileSync(shot);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1000, 1200]);
     // something was drawn: the pixels are not all background
     const idat: Buffer[] = [];
-    for (let at = 8; at < png.length; ) {
+    for (let at = 8; at < png.length;) {
       const length = png.readUInt32BE(at);
       if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
       at += 12 + length;

@@ -8,7 +8,7 @@ export function registerBundle(program: Command): void {
     .argument('[target]', 'build target (default: the only one)')
     .option('-o, --output <file>', 'archive to write (default: TARGET.bundle.tar.gz in the project)')
     .option('--shallow', 'only the locked commits, no history')
-    .option('--downloads', "include the source downloads from DL_DIR, for builds without a network")
+    .option('--downloads', 'include the source downloads from DL_DIR, for builds without a network')
     .action(async (target: string | undefined, opts: { output?: string; shallow?: boolean; downloads?: boolean }, command: Command) => {
       const { runBundle } = await import('../../commands/bundle.js');
       await runBundle({ projectDir: projectDir(command), target, ...opts });

@@ -11,7 +11,10 @@ export function registerFlash(program: Command): void {
     .description('write a built image to a block device: bmap-aware, verified, refuses the wrong disk')
     .argument('[device]', 'the whole-disk block device, e.g. /dev/sdX')
     .option('--list', 'list block devices that could be targets, and which would be refused')
-    .option('--image <file>', 'image to write (raw, bz2/gz/xz/zst/lz4/lzo, zip or tar with one image; by content); default: the newest of the target')
+    .option(
+      '--image <file>',
+      'image to write (raw, bz2/gz/xz/zst/lz4/lzo, zip or tar with one image; by content); default: the newest of the target',
+    )
     .option('--raw', 'write an uncompressed file that shows no partition table or file-system superblock as it is')
     .option('--member <name>', 'the file to write from a zip or tar archive holding several')
     .option('--target <name>', 'build target whose image to write (default: the only one)')

@@ -10,8 +10,10 @@ export function registerLock(program: Command): void {
     .argument('[new]', 'a lock file or a git revision (default: layers.lock.yaml)')
     .option('--json', 'print the moves as JSON')
     .option('--exit-code', 'exit 1 when a repo moved')
-    .action(async (older: string | undefined, newer: string | undefined, opts: { json?: boolean; exitCode?: boolean }, command: Command) => {
-      const { runLockDiff } = await import('../../commands/lock.js');
-      await runLockDiff({ projectDir: projectDir(command), older, newer, ...opts });
-    });
+    .action(
+      async (older: string | undefined, newer: string | undefined, opts: { json?: boolean; exitCode?: boolean }, command: Command) => {
+        const { runLockDiff } = await import('../../commands/lock.js');
+        await runLockDiff({ projectDir: projectDir(command), older, newer, ...opts });
+      },
+    );
 }

@@ -4,7 +4,9 @@ import { addOverrideOptions, overrideFlags, type OverrideCliOptions } from './ov
 
 export function registerStatus(program: Command): void {
   addOverrideOptions(program.command('status'))
-    .description('layer checkouts (clean, dirty, local commits, against the lock and the fetched branch head), whether each target\'s conf is current, the last build; no network')
+    .description(
+      "layer checkouts (clean, dirty, local commits, against the lock and the fetched branch head), whether each target's conf is current, the last build; no network",
+    )
     .option('--json', 'print the status as JSON')
     .action(async (opts: OverrideCliOptions & { json?: boolean }, command: Command) => {
       const { runStatus } = await import('../../commands/status.js');

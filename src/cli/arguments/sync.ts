@@ -25,11 +25,20 @@ export function registerSync(program: Command): void {
     .option('-j, --jobs <n>', 'repositories synced at once (default: sync.jobs, else 4)', positiveInteger(32))
     .option('--from-bundle <file>', 'restore manifest, lock and layers from a `yoctoforge bundle` archive, without the network')
     .option('--expect-sha256 <hex>', "with --from-bundle: the archive's published SHA-256, checked before anything is unpacked")
-    .option('--signature <file>', 'with --from-bundle: a detached OpenPGP signature of the archive, checked (gpg, your keyring) before anything is unpacked')
+    .option(
+      '--signature <file>',
+      'with --from-bundle: a detached OpenPGP signature of the archive, checked (gpg, your keyring) before anything is unpacked',
+    )
     .action(async (opts: SyncCliOptions, command: Command) => {
       if (opts.fromBundle) {
         const { runRestore } = await import('../../commands/bundle.js');
-        await runRestore({ projectDir: projectDir(command), bundle: opts.fromBundle, force: Boolean(opts.force), expectSha256: opts.expectSha256, signature: opts.signature });
+        await runRestore({
+          projectDir: projectDir(command),
+          bundle: opts.fromBundle,
+          force: Boolean(opts.force),
+          expectSha256: opts.expectSha256,
+          signature: opts.signature,
+        });
         return;
       }
       const { runSync } = await import('../../commands/sync.js');

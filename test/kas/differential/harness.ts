@@ -452,9 +452,14 @@ const EMPTY_IS_UNSET = new Set(['BBMULTICONFIG']);
 
 function compareConf(what: string, kas: ConfValues, yfRaw: ConfValues, diffs: string[]): void {
   // a value that refers to a tool-owned variable (BB_DISKMON_DIRS names ${DL_DIR}) expands to the tool's path: compare the reference
-  const owned = [...TOOL_OWNED_VARIABLES].map((name) => [name, yfRaw[name]?.value] as const).filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].length > 1);
+  const owned = [...TOOL_OWNED_VARIABLES]
+    .map((name) => [name, yfRaw[name]?.value] as const)
+    .filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].length > 1);
   const yf: ConfValues = Object.fromEntries(
-    Object.entries(yfRaw).map(([name, v]) => [name, typeof v.value === 'string' ? { ...v, value: owned.reduce((text, [ref, path]) => text.split(path).join(`\${${ref}}`), v.value) } : v]),
+    Object.entries(yfRaw).map(([name, v]) => [
+      name,
+      typeof v.value === 'string' ? { ...v, value: owned.reduce((text, [ref, path]) => text.split(path).join(`\${${ref}}`), v.value) } : v,
+    ]),
   );
   const names = new Set([...Object.keys(kas), ...Object.keys(yf)]);
   for (const name of [...names].sort()) {
