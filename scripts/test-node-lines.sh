@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=("$@")
 [ $# -gt 0 ] || lines=(22 24)
-tests=(test/manifest test/conf test/bitbake test/report test/layers test/kas test/cli test/version.test.ts)
+tests=(test/manifest test/conf test/bitbake test/report test/kas test/hostile test/architecture test/flash/pure.test.ts test/flash/image-choice.test.ts test/version.test.ts)
 status=0
 for line in "${lines[@]}"; do
   dir=".cache/node-lines/$line"
