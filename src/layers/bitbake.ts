@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { isDir, isFile } from '../util/fs.js';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/schema.js';
 
@@ -82,17 +83,4 @@ export function compareVersions(a: string, b: string): number {
     if (d !== 0) return Math.sign(d);
   }
   return 0;
-}
-
-async function isDir(p: string): Promise<boolean> {
-  return stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-async function isFile(p: string): Promise<boolean> {
-  return stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }

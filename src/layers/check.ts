@@ -1,5 +1,6 @@
+import { isDir, isFile } from '../util/fs.js';
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, UserError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
@@ -222,17 +223,4 @@ async function findLayerDirs(root: string, depth: number, rel = '.'): Promise<st
     out.push(...(await findLayerDirs(root, depth - 1, rel === '.' ? e.name : `${rel}/${e.name}`)));
   }
   return out;
-}
-
-async function isDir(p: string): Promise<boolean> {
-  return stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-async function isFile(p: string): Promise<boolean> {
-  return stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }

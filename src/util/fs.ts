@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -125,4 +125,20 @@ export function refuseOverwritingInput(output: string, inputs: string[], option:
     if (same)
       throw new InputError(`${option} ${output} is an input of this command (${input}); it would be overwritten: name another file`);
   }
+}
+
+/** Whether a path is a directory (following links); false when it does not exist. */
+export async function isDir(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/** Whether a path is a regular file (following links); false when it does not exist. */
+export async function isFile(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
