@@ -252,14 +252,15 @@ function placed(
   target: Target,
   release: ConfRelease,
   caches?: CacheContext,
-): { block: LocalConfBlock; lines: string[] } | undefined {
-  if (target.confLayout !== 'kas') return { block: entry.block, lines: entry.lines(target, release, caches) };
+): { block: LocalConfBlock; lines: () => string[] } | undefined {
+  const own = { block: entry.block, lines: () => entry.lines(target, release, caches) };
+  if (target.confLayout !== 'kas') return own;
   if (entry.fixed) return undefined;
   if (entry.kasWeakDefault) {
     const value = entry.key === 'machine' ? target.machine : target.distro;
-    return { block: 'kas-defaults', lines: [`${entry.kasWeakDefault} ??= "${value}"`] };
+    return { block: 'kas-defaults', lines: () => [`${entry.kasWeakDefault} ??= "${value}"`] };
   }
-  return { block: entry.block, lines: entry.lines(target, release, caches) };
+  return own;
 }
 
 /** One local.conf block: each entry's lines, with its comment after a blank line. */
@@ -273,7 +274,8 @@ export function renderBlock(
   for (const entry of LOCAL_CONF_TABLE) {
     const place = placed(entry, target, release, caches);
     if (place?.block !== block) continue;
-    const lines = place.lines;
+    // only the entries of this block: the cache lines need the cache context, which only their block has
+    const lines = place.lines();
     if (lines.length === 0) continue;
     parts.push([...(entry.comment ? ['', `# ${entry.comment(target.name)}`] : []), ...lines].join('\n'));
   }
