@@ -108,7 +108,6 @@ export const renderConfStep: PreparationStep = {
         { dir: ctx.paths.persistentDir, what: 'hash-equivalence cache' },
       ],
       ctx.user,
-      ctx.engine,
     );
     return `${path.relative(ctx.project.dir, rendered.confDir)} ${rendered.changed ? 'written' : 'unchanged'}`;
   },

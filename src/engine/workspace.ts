@@ -4,7 +4,7 @@ import { EnvironmentError, InputError } from '../errors.js';
 import { isInside } from '../util/fs.js';
 import { acquirePidfile } from '../util/pidfile.js';
 import { formatSize } from '../util/units.js';
-import type { BuildUser, EngineName } from './engine.js';
+import type { BuildUser } from './engine.js';
 
 export interface WritableDir {
   dir: string;
@@ -93,10 +93,10 @@ function permits(info: { uid: number; gid: number; mode: number }, user: BuildUs
  * own, handed over whole without following a link); a directory that existed must already be
  * the build user's to write, else the build is refused before it starts, with the fix.
  */
-export async function prepareWritableDirs(dirs: WritableDir[], user: BuildUser, engine: EngineName): Promise<void> {
+export async function prepareWritableDirs(dirs: WritableDir[], user: BuildUser): Promise<void> {
   for (const { dir, what } of dirs) await checkNotSystemDir(dir, what);
-  // (--engine none runs BitBake as the caller: nothing is handed over)
-  const handOver = process.getuid?.() === 0 && user.uid !== 0 && engine !== 'none';
+  // as root, every engine (--engine none too) runs BitBake as the build user: it gets what it writes to
+  const handOver = process.getuid?.() === 0 && user.uid !== 0;
   for (const { dir, what, own } of dirs) {
     const existing = await stat(dir).catch(() => undefined);
     if (existing && !existing.isDirectory()) throw new InputError(`${what} ${dir} is not a directory`);

@@ -59,9 +59,18 @@ describe('cache status', () => {
       JSON.stringify({
         version: 1,
         target: 'hello',
+        // every field report.json readers check, as a real build writes them
+        image: 'hello-native',
+        machine: 'qemux86-64',
+        distro: 'poky',
         mode: 'build',
         result: 'success',
+        startedAt: '2026-11-23T09:59:00.000Z',
         finishedAt: '2026-11-23T10:00:00.000Z',
+        durationSeconds: 60,
+        engine: 'docker',
+        layers: [],
+        log: 'build/hello/logs/build.log',
         sstate,
         artifacts: [],
         failures: [],

@@ -462,8 +462,19 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
         JSON.stringify({
           version: 1,
           target: 'pi',
+          // every field report.json readers check, as a real build writes them
+          image: 'core-image-test',
+          machine: 'raspberrypi4-64',
+          distro: 'poky',
           mode: 'build',
           result: 'success',
+          startedAt: '2026-11-23T10:00:00.000Z',
+          finishedAt: '2026-11-23T11:00:00.000Z',
+          durationSeconds: 3600,
+          engine: 'docker',
+          layers: [],
+          failures: [],
+          log: 'build/pi/logs/build.log',
           artifacts: [
             { path: path.relative(p, stamped), type: 'wic.bz2', size: 1 },
             { path: path.relative(p, stamped.replace(/\.bz2$/, '.zst')), type: 'wic.zst', size: 1 },

@@ -58,8 +58,19 @@ describe('image choice', () => {
     const report = {
       version: 1,
       target: 'pi',
+      // every field report.json readers check, as a real build writes them
+      image: 'core-image-test',
+      machine: 'raspberrypi4-64',
+      distro: 'poky',
       mode: 'build',
       result: 'success',
+      startedAt: '2026-11-23T10:00:00.000Z',
+      finishedAt: '2026-11-23T11:00:00.000Z',
+      durationSeconds: 3600,
+      engine: 'docker',
+      layers: [],
+      failures: [],
+      log: 'build/pi/logs/build.log',
       artifacts: [old, newer].map((p) => ({ path: path.relative(root, p), type: 'wic', size: 1 })),
     };
     writeFileSync(path.join(root, 'build', 'pi', 'report.json'), JSON.stringify(report));

@@ -23,7 +23,7 @@ describe.runIf(isRoot)('handing the build to another user (as root)', () => {
     mkdirSync(build, { recursive: true });
     symlinkSync(secret, path.join(build, 'link'));
     symlinkSync(root, path.join(build, 'dirlink'));
-    await prepareWritableDirs([{ dir: build, what: 'build directory', own: true }], user, 'docker');
+    await prepareWritableDirs([{ dir: build, what: 'build directory', own: true }], user);
     expect(statSync(secret).uid).toBe(0);
     expect(statSync(secret).mode & 0o777).toBe(0o600);
     expect(statSync(root).uid).toBe(0);
@@ -34,7 +34,7 @@ describe.runIf(isRoot)('handing the build to another user (as root)', () => {
     const tree = path.join(tempDir('own'), 'tree');
     mkdirSync(path.join(tree, 'deep'), { recursive: true });
     writeFileSync(path.join(tree, 'deep', 'f'), 'x');
-    await expect(prepareWritableDirs([{ dir: tree, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+    await expect(prepareWritableDirs([{ dir: tree, what: 'downloads cache' }], user)).rejects.toThrow(
       /downloads cache .*tree belongs to 0:0 and BitBake runs as 1000:1000 .*`chown -R 1000:1000 .*tree`/,
     );
     expect(statSync(tree).uid).toBe(0);
@@ -45,14 +45,14 @@ describe.runIf(isRoot)('handing the build to another user (as root)', () => {
     const parent = tempDir('own');
     chmodSync(parent, 0o755);
     const cache = path.join(parent, 'a', 'b', 'downloads');
-    await prepareWritableDirs([{ dir: cache, what: 'downloads cache' }], user, 'docker');
+    await prepareWritableDirs([{ dir: cache, what: 'downloads cache' }], user);
     for (const d of [cache, path.dirname(cache), path.join(parent, 'a')]) expect(statSync(d).uid).toBe(1000);
     expect(statSync(parent).uid).toBe(0);
   });
 
   it('a cache under /root is refused up front with the reason and the fix', async () => {
     const dir = path.join('/root', `.yf-hostile-${process.pid}`, 'downloads');
-    await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+    await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user)).rejects.toThrow(
       /is under \/root, which BitBake \(running as 1000:1000; it refuses root\) cannot enter: .*\/var\/cache\/yoctoforge/,
     );
   });
@@ -82,7 +82,7 @@ describe('system directories are never caches or build directories', () => {
   for (const dir of cases) {
     it(`${dir} is refused before anything is created`, async () => {
       const started = Date.now();
-      await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+      await expect(prepareWritableDirs([{ dir, what: 'downloads cache' }], user)).rejects.toThrow(
         /is (under the system directory \S+|a system directory)/,
       );
       expect(Date.now() - started).toBeLessThan(2000);
@@ -92,7 +92,7 @@ describe('system directories are never caches or build directories', () => {
   it('a link to a system directory is refused too', async () => {
     const link = path.join(tempDir('sys'), 'cache');
     symlinkSync('/etc', link);
-    await expect(prepareWritableDirs([{ dir: path.join(link, 'dl'), what: 'downloads cache' }], user, 'docker')).rejects.toThrow(
+    await expect(prepareWritableDirs([{ dir: path.join(link, 'dl'), what: 'downloads cache' }], user)).rejects.toThrow(
       /under the system directory \/etc/,
     );
   });
@@ -100,7 +100,7 @@ describe('system directories are never caches or build directories', () => {
   it('a cache that is a file is one line naming it', async () => {
     const file = path.join(tempDir('file'), 'cache');
     writeFileSync(file, '');
-    await expect(prepareWritableDirs([{ dir: file, what: 'sstate cache' }], user, 'docker')).rejects.toThrow(
+    await expect(prepareWritableDirs([{ dir: file, what: 'sstate cache' }], user)).rejects.toThrow(
       /^sstate cache .*cache is not a directory$/,
     );
   });
