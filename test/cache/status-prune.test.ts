@@ -1,6 +1,7 @@
 // cache status and cache prune on real files: sizes, the sstate reuse of the last builds from
 // their report.json, an unreachable hash server said so; objects unused for N days removed with
 // their .siginfo, a dry run removing nothing.
+import { buildReportJson } from '../helpers/report-fixture.js';
 import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,24 +57,10 @@ describe('cache status', () => {
     const sstate = { wanted: 6, local: 0, mirrors: 5, missed: 1, current: 0, matchPercent: 83, completePercent: 0 };
     writeFileSync(
       path.join(project, 'build', 'hello', 'report.json'),
-      JSON.stringify({
-        version: 1,
+      buildReportJson({
         target: 'hello',
-        // every field report.json readers check, as a real build writes them
-        image: 'hello-native',
-        machine: 'qemux86-64',
-        distro: 'poky',
-        mode: 'build',
-        result: 'success',
-        startedAt: '2026-11-23T09:59:00.000Z',
         finishedAt: '2026-11-23T10:00:00.000Z',
-        durationSeconds: 60,
-        engine: 'docker',
-        layers: [],
-        log: 'build/hello/logs/build.log',
         sstate,
-        artifacts: [],
-        failures: [],
       }),
     );
     const r = runCli(['cache', 'status', '--json'], { cwd: project, env: { ...process.env, YOCTOFORGE_CACHE_DIR: cache } });

@@ -1,3 +1,4 @@
+import { buildReportJson } from '../helpers/report-fixture.js';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   mkdirSync,
@@ -459,22 +460,8 @@ describe.skipIf(Boolean(skipReason))('yoctoforge flash on real loop devices', { 
       copyFileSync(wic.bmap, path.join(d, 'core-image-test-raspberrypi4-64.rootfs-20261123000000.wic.bmap'));
       writeFileSync(
         path.join(p, 'build', 'pi', 'report.json'),
-        JSON.stringify({
-          version: 1,
+        buildReportJson({
           target: 'pi',
-          // every field report.json readers check, as a real build writes them
-          image: 'core-image-test',
-          machine: 'raspberrypi4-64',
-          distro: 'poky',
-          mode: 'build',
-          result: 'success',
-          startedAt: '2026-11-23T10:00:00.000Z',
-          finishedAt: '2026-11-23T11:00:00.000Z',
-          durationSeconds: 3600,
-          engine: 'docker',
-          layers: [],
-          failures: [],
-          log: 'build/pi/logs/build.log',
           artifacts: [
             { path: path.relative(p, stamped), type: 'wic.bz2', size: 1 },
             { path: path.relative(p, stamped.replace(/\.bz2$/, '.zst')), type: 'wic.zst', size: 1 },

@@ -1,4 +1,5 @@
 // Which image flash writes when none is named (report/images.ts): no root, no loop devices.
+import { buildReportJson } from '../helpers/report-fixture.js';
 import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,25 +56,8 @@ describe('image choice', () => {
     const old = file(path.join(deploy, 'core-image-test-raspberrypi4-64.rootfs-1.wic.bz2'), 100);
     file(path.join(deploy, 'core-image-test-raspberrypi4-64.rootfs-1.wic.bmap'));
     const newer = file(path.join(deploy, 'core-image-test-raspberrypi4-64.rootfs-2.wic.zst'));
-    const report = {
-      version: 1,
-      target: 'pi',
-      // every field report.json readers check, as a real build writes them
-      image: 'core-image-test',
-      machine: 'raspberrypi4-64',
-      distro: 'poky',
-      mode: 'build',
-      result: 'success',
-      startedAt: '2026-11-23T10:00:00.000Z',
-      finishedAt: '2026-11-23T11:00:00.000Z',
-      durationSeconds: 3600,
-      engine: 'docker',
-      layers: [],
-      failures: [],
-      log: 'build/pi/logs/build.log',
-      artifacts: [old, newer].map((p) => ({ path: path.relative(root, p), type: 'wic', size: 1 })),
-    };
-    writeFileSync(path.join(root, 'build', 'pi', 'report.json'), JSON.stringify(report));
+    const artifacts = [old, newer].map((p) => ({ path: path.relative(root, p), type: 'wic', size: 1 }));
+    writeFileSync(path.join(root, 'build', 'pi', 'report.json'), buildReportJson({ target: 'pi', artifacts }));
     expect(await chooseImage({ projectDir: root })).toEqual({ image: old, origin: 'report.json of target pi' });
   });
 
