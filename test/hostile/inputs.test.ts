@@ -75,13 +75,10 @@ describe('YAML that explodes or takes super-linear time', () => {
       expect(Object.keys(parseManifest(text, 'layers.yaml').repos)).toHaveLength(n);
       return performance.now() - started;
     };
-    time(1000);
-    const small = time(20_000);
-    const large = time(200_000);
-    // ten times the repos; quadratic duplicate-key checking made it a hundred times the time
-    expect(large / small).toBeLessThan(30);
-    // (before: minutes for 200,000 on an idle machine; the bound leaves room for a loaded one)
-    expect(large).toBeLessThan(150_000);
+    // One absolute bound, not a ratio of two short runs (ratios fail on a loaded machine): the
+    // pairwise duplicate-key check took about 5 minutes for 200,000 on an idle machine; the
+    // linear one takes 8 to 10 s.
+    expect(time(200_000)).toBeLessThan(150_000);
   }, 400_000);
 });
 
