@@ -71,6 +71,18 @@ export function publishOrder(files: readonly SstateFile[]): SstateFile[] {
   });
 }
 
+/** Files by the object they belong to, each group in publishing order when `files` is. */
+export function groupByObject(files: readonly SstateFile[]): Map<string, SstateFile[]> {
+  const groups = new Map<string, SstateFile[]>();
+  for (const f of files) {
+    const key = objectOf(f.rel);
+    const group = groups.get(key);
+    if (group) group.push(f);
+    else groups.set(key, [f]);
+  }
+  return groups;
+}
+
 /** Total bytes and count of objects (not companions) in a listing. */
 export function tally(files: readonly SstateFile[]): { files: number; objects: number; bytes: number } {
   return {

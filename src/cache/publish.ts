@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError, InputError, InterruptedError, OperationError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
-import { listSstateFiles, objectOf, publishOrder, type SstateFile } from './objects.js';
+import { groupByObject, listSstateFiles, publishOrder, type SstateFile } from './objects.js';
 import { processAlive } from '../util/pidfile.js';
 
 export type PublishTarget =
@@ -69,10 +69,11 @@ export async function publishSstate(sstateDir: string, target: PublishTarget, op
       return publishToDirectory(sstateDir, target.path, options);
     case 'rsync':
       return publishWithRsync(sstateDir, target.destination);
-    case 's3':
-      throw new EnvironmentError(
-        `publishing to ${describeTarget(target)} needs an S3 client yoctoforge does not ship yet: publish to a directory and copy it with \`aws s3 sync --size-only DIR ${describeTarget(target)}\` (see README, "Sharing the cache")`,
-      );
+    case 's3': {
+      // loaded here: the S3 client is most of a megabyte other publishes do without
+      const { publishToS3 } = await import('./s3.js');
+      return publishToS3(sstateDir, target, options);
+    }
   }
 }
 
@@ -86,14 +87,7 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
   await mkdir(staging, { recursive: true });
   const result: PublishResult = { target: mirror, uploaded: 0, uploadedBytes: 0, present: 0, conflicts: [] };
 
-  // one object (with its companions, in order) per worker at a time
-  const groups = new Map<string, SstateFile[]>();
-  for (const f of files) {
-    const key = objectOf(f.rel);
-    const group = groups.get(key);
-    if (group) group.push(f);
-    else groups.set(key, [f]);
-  }
+  const groups = groupByObject(files);
   const madeDirs = new Set<string>();
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
