@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError, InputError, InterruptedError, OperationError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
-import { groupByObject, listSstateFiles, publishOrder, type SstateFile } from './objects.js';
+import { listSstateFiles, publishGroups, type SstateFile } from './objects.js';
 import { processAlive } from '../util/pidfile.js';
 
 export type PublishTarget =
@@ -77,8 +77,10 @@ export async function publishSstate(sstateDir: string, target: PublishTarget, op
   }
 }
 
-async function publishToDirectory(sstateDir: string, mirror: string, options: PublishOptions): Promise<PublishResult> {
-  const files = publishOrder(await listSstateFiles(sstateDir));
+async function publishToDirectory(source: string, target: string, options: PublishOptions): Promise<PublishResult> {
+  const sstateDir = path.resolve(source);
+  const mirror = path.resolve(target);
+  const groups = publishGroups(await listSstateFiles(sstateDir));
   await mkdir(mirror, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new EnvironmentError(`cannot create the mirror directory ${mirror}: ${error.code ?? error.message}`);
   });
@@ -87,7 +89,6 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
   await mkdir(staging, { recursive: true });
   const result: PublishResult = { target: mirror, uploaded: 0, uploadedBytes: 0, present: 0, conflicts: [] };
 
-  const groups = groupByObject(files);
   const madeDirs = new Set<string>();
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -100,7 +101,7 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
   try {
     // Synchronous copies and links in batches: through the thread pool every file costs four
     // round trips, which doubled the time of `rsync` by hand; between batches signals get through.
-    for (const group of groups.values()) {
+    for (const group of groups) {
       if (interrupted) break;
       if (++sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
@@ -108,7 +109,8 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
         if (interrupted) break;
       }
       for (const file of group) {
-        const destination = path.join(mirror, file.rel);
+        // joined by hand: both are absolute and normal, and path.join normalises every time
+        const destination = `${mirror}/${file.rel}`;
         const existing = lstatSync(destination, { throwIfNoEntry: false });
         if (existing) {
           if (existing.size === file.size) result.present++;
@@ -121,7 +123,7 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
           madeDirs.add(dir);
         }
         const temp = path.join(staging, String(counter++));
-        copyFileSync(path.join(sstateDir, file.rel), temp);
+        copyFileSync(`${sstateDir}/${file.rel}`, temp);
         await options.beforeEach?.(file);
         try {
           placeWithoutOverwrite(temp, destination);

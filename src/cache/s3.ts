@@ -6,7 +6,7 @@ import path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { EnvironmentError, InterruptedError } from '../errors.js';
 import { mapLimit } from '../util/concurrency.js';
-import { groupByObject, listSstateFiles, publishOrder, type SstateFile } from './objects.js';
+import { listSstateFiles, publishGroups, type SstateFile } from './objects.js';
 import type { PublishOptions, PublishResult } from './publish.js';
 
 /**
@@ -78,7 +78,7 @@ export async function publishToS3(
     return new EnvironmentError(`${what} ${where} failed: ${e.name}${status}: ${e.message}`);
   };
 
-  const files = publishOrder(await listSstateFiles(sstateDir));
+  const groups = publishGroups(await listSstateFiles(sstateDir));
   const remote = new Map<string, number>();
   try {
     let token: string | undefined;
@@ -110,7 +110,7 @@ export async function publishToS3(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await mapLimit([...groupByObject(files).values()], UPLOADS_IN_FLIGHT, async (group) => {
+    await mapLimit(groups, UPLOADS_IN_FLIGHT, async (group) => {
       for (const file of group) {
         if (interrupted) return;
         const key = keyOf(file.rel);
