@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,7 +136,12 @@ async function publishToDirectory(source: string, target: string, options: Publi
           if (other.size === file.size) result.present++;
           else result.conflicts.push(file.rel);
         } finally {
-          rmSync(temp, { force: true });
+          // not rmSync: its lstat first is one more system call per file; a rename fallback moved it already
+          try {
+            unlinkSync(temp);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          }
         }
       }
     }
