@@ -137,11 +137,12 @@ async function publishToDirectory(source: string, target: string, options: Publi
           if (other.size === file.size) result.present++;
           else result.conflicts.push(file.rel);
         } finally {
-          // not rmSync: its lstat first is one more system call per file; a rename fallback moved it already
+          // not rmSync: its lstat first is one more system call per file. ENOENT: a rename fallback
+          // moved it; anything else: the staging folder is removed as a whole at the end
           try {
             unlinkSync(temp);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          } catch {
+            // see above
           }
         }
       }
