@@ -64,22 +64,16 @@ export function s3ClientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S
  * servers that support it (AWS since 2024, MinIO), and a refused PUT is looked at like a name the
  * listing had.
  */
-export async function publishToS3(
-  sstateDir: string,
-  location: S3Location,
-  options: PublishOptions = {},
-  client: S3Client = s3ClientFromEnvironment(),
-): Promise<PublishResult> {
-  const where = `s3://${location.bucket}/${location.prefix}`;
-  const keyOf = (rel: string): string => (location.prefix ? `${location.prefix}/${rel}` : rel);
-  const failure = (what: string, error: unknown): EnvironmentError => {
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
-    return new EnvironmentError(`${what} ${where} failed: ${e.name}${status}: ${e.message}`);
-  };
+/** One line for a failed request: what, where, the service's error name and HTTP status. */
+function s3Failure(what: string, location: S3Location, error: unknown): EnvironmentError {
+  const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
+  return new EnvironmentError(`${what} s3://${location.bucket}/${location.prefix} failed: ${e.name}${status}: ${e.message}`);
+}
 
-  const groups = publishGroups(await listSstateFiles(sstateDir));
-  const remote = new Map<string, number>();
+/** Every key under the prefix with its size (ListObjectsV2, page after page). */
+export async function listBucket(client: S3Client, location: S3Location): Promise<Map<string, number>> {
+  const keys = new Map<string, number>();
   try {
     let token: string | undefined;
     do {
@@ -90,12 +84,32 @@ export async function publishToS3(
           ContinuationToken: token,
         }),
       );
-      for (const o of page.Contents ?? []) if (o.Key) remote.set(o.Key, o.Size ?? 0);
+      for (const o of page.Contents ?? []) if (o.Key) keys.set(o.Key, o.Size ?? 0);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   } catch (error) {
+    throw s3Failure('listing', location, error);
+  }
+  return keys;
+}
+
+export async function publishToS3(
+  sstateDir: string,
+  location: S3Location,
+  options: PublishOptions = {},
+  client: S3Client = s3ClientFromEnvironment(),
+): Promise<PublishResult> {
+  const where = `s3://${location.bucket}/${location.prefix}`;
+  const keyOf = (rel: string): string => (location.prefix ? `${location.prefix}/${rel}` : rel);
+  const failure = (what: string, error: unknown): EnvironmentError => s3Failure(what, location, error);
+
+  const groups = publishGroups(await listSstateFiles(sstateDir));
+  let remote: Map<string, number>;
+  try {
+    remote = await listBucket(client, location);
+  } catch (error) {
     client.destroy();
-    throw failure('listing', error);
+    throw error;
   }
 
   const result: PublishResult = { target: where, uploaded: 0, uploadedBytes: 0, present: 0, conflicts: [] };

@@ -135,6 +135,27 @@ describe('publish to an S3-compatible bucket', () => {
     expect(await expectWholeCopies('stopped', local)).toBe(240);
   });
 
+  it('cache status counts the objects in the bucket cache.shared.publish names', async () => {
+    const local = path.join(work, 'status-local');
+    makeSstateTree(local, 7, 4096, 'status');
+    const dir = project('status');
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      `${readFileSync(path.join(dir, 'layers.yaml'), 'utf8')}cache:\n  shared:\n    sstate_url: https://sstate.example.com\n    publish: s3://${BUCKET}/status\n`,
+    );
+    let r = await runCliAsync(['cache', 'publish'], { cwd: dir, env: s3Env(local) });
+    expect(r.code, r.stderr).toBe(0);
+    r = await runCliAsync(['cache', 'status', '--json'], { cwd: dir, env: s3Env(local) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).mirror).toMatchObject({ objects: 7, bytes: 7 * (4096 + 256) });
+    // without credentials: a note, not a failure of the whole status
+    const env = s3Env(local);
+    delete env.AWS_ACCESS_KEY_ID;
+    r = await runCliAsync(['cache', 'status', '--json'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).mirror.note).toMatch(/AWS_ACCESS_KEY_ID/);
+  });
+
   it('takes credentials from the environment only, and says so (exit 3) when they are missing', async () => {
     const local = path.join(work, 'nocred-local');
     makeSstateTree(local, 1);
