@@ -19,4 +19,22 @@ await build({
   // CommonJS dependencies bundled into ESM need a require().
   banner: { js: "import { createRequire as __yfCreateRequire } from 'node:module'; const require = __yfCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [zodWithoutLocales()],
 });
+
+/**
+ * zod's 60-odd translations of its messages (`z.locales`, 340 KB, nearly half of zod) are parsed
+ * at every start of a command that reads the manifest; yoctoforge words its own messages and zod
+ * registers English by itself, so the bundle gets an empty `z.locales`.
+ */
+function zodWithoutLocales() {
+  return {
+    name: 'zod-without-locales',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'yoctoforge-empty' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'yoctoforge-empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+    },
+  };
+}

@@ -46,29 +46,33 @@ export async function listSstateFiles(root: string): Promise<SstateFile[]> {
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
         // our own staging area in a directory mirror is never content
-        if (!entry.name.startsWith('.')) walk(path.join(dir, entry.name), rel);
+        if (!entry.name.startsWith('.')) walk(`${dir}/${entry.name}`, rel);
       } else if (entry.isFile() && isSstateFile(entry.name)) {
-        const info = lstatSync(path.join(dir, entry.name));
+        const info = lstatSync(`${dir}/${entry.name}`);
         out.push({ rel, size: info.size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) });
       }
     }
   };
-  walk(root, '');
+  // names are joined by hand below: path.join's normalising cost more than the lstat itself
+  walk(path.resolve(root), '');
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
 /**
- * Publishing order: an object's .siginfo and .sig before the object, so a mirror never shows an
- * object without the files that explain it (BitBake looks an object up by its own name only).
+ * What a publish puts in place, object by object: each object's .siginfo and .sig before the
+ * object itself, so a mirror never shows an object without the files that explain it (BitBake
+ * looks an object up by its own name only). One pass over the listing: no sort of all files by
+ * a computed key (a cache holds tens of thousands).
  */
-export function publishOrder(files: readonly SstateFile[]): SstateFile[] {
-  const rank = (rel: string): number => (rel.endsWith('.siginfo') || rel.endsWith('.sig') ? 0 : 1);
-  return [...files].sort((a, b) => {
-    const oa = objectOf(a.rel);
-    const ob = objectOf(b.rel);
-    if (oa !== ob) return oa < ob ? -1 : 1;
-    return rank(a.rel) - rank(b.rel) || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
-  });
+export function publishGroups(files: readonly SstateFile[]): SstateFile[][] {
+  const groups = new Map<string, { companions: SstateFile[]; objects: SstateFile[] }>();
+  for (const f of files) {
+    const key = objectOf(f.rel);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { companions: [], objects: [] }));
+    (key === f.rel ? group.objects : group.companions).push(f);
+  }
+  return [...groups.values()].map((g) => (g.companions.length ? [...g.companions, ...g.objects] : g.objects));
 }
 
 /** Total bytes and count of objects (not companions) in a listing. */

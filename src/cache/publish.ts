@@ -1,11 +1,12 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError, InputError, InterruptedError, OperationError } from '../errors.js';
 import { isOnPath } from '../util/path.js';
-import { listSstateFiles, objectOf, publishOrder, type SstateFile } from './objects.js';
+import { listSstateFiles, publishGroups, type SstateFile } from './objects.js';
 import { processAlive } from '../util/pidfile.js';
 
 export type PublishTarget =
@@ -69,15 +70,18 @@ export async function publishSstate(sstateDir: string, target: PublishTarget, op
       return publishToDirectory(sstateDir, target.path, options);
     case 'rsync':
       return publishWithRsync(sstateDir, target.destination);
-    case 's3':
-      throw new EnvironmentError(
-        `publishing to ${describeTarget(target)} needs an S3 client yoctoforge does not ship yet: publish to a directory and copy it with \`aws s3 sync --size-only DIR ${describeTarget(target)}\` (see README, "Sharing the cache")`,
-      );
+    case 's3': {
+      // loaded here: the S3 client is most of a megabyte other publishes do without
+      const { publishToS3 } = await import('./s3.js');
+      return publishToS3(sstateDir, target, options);
+    }
   }
 }
 
-async function publishToDirectory(sstateDir: string, mirror: string, options: PublishOptions): Promise<PublishResult> {
-  const files = publishOrder(await listSstateFiles(sstateDir));
+async function publishToDirectory(source: string, target: string, options: PublishOptions): Promise<PublishResult> {
+  const sstateDir = path.resolve(source);
+  const mirror = path.resolve(target);
+  const groups = publishGroups(await listSstateFiles(sstateDir));
   await mkdir(mirror, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new EnvironmentError(`cannot create the mirror directory ${mirror}: ${error.code ?? error.message}`);
   });
@@ -86,14 +90,6 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
   await mkdir(staging, { recursive: true });
   const result: PublishResult = { target: mirror, uploaded: 0, uploadedBytes: 0, present: 0, conflicts: [] };
 
-  // one object (with its companions, in order) per worker at a time
-  const groups = new Map<string, SstateFile[]>();
-  for (const f of files) {
-    const key = objectOf(f.rel);
-    const group = groups.get(key);
-    if (group) group.push(f);
-    else groups.set(key, [f]);
-  }
   const madeDirs = new Set<string>();
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -106,7 +102,7 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
   try {
     // Synchronous copies and links in batches: through the thread pool every file costs four
     // round trips, which doubled the time of `rsync` by hand; between batches signals get through.
-    for (const group of groups.values()) {
+    for (const group of groups) {
       if (interrupted) break;
       if (++sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
@@ -114,7 +110,8 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
         if (interrupted) break;
       }
       for (const file of group) {
-        const destination = path.join(mirror, file.rel);
+        // joined by hand: both are absolute and normal, and path.join normalises every time
+        const destination = `${mirror}/${file.rel}`;
         const existing = lstatSync(destination, { throwIfNoEntry: false });
         if (existing) {
           if (existing.size === file.size) result.present++;
@@ -127,7 +124,7 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
           madeDirs.add(dir);
         }
         const temp = path.join(staging, String(counter++));
-        copyFileSync(path.join(sstateDir, file.rel), temp);
+        copyFileSync(`${sstateDir}/${file.rel}`, temp);
         await options.beforeEach?.(file);
         try {
           placeWithoutOverwrite(temp, destination);
@@ -140,7 +137,13 @@ async function publishToDirectory(sstateDir: string, mirror: string, options: Pu
           if (other.size === file.size) result.present++;
           else result.conflicts.push(file.rel);
         } finally {
-          rmSync(temp, { force: true });
+          // not rmSync: its lstat first is one more system call per file. ENOENT: a rename fallback
+          // moved it; anything else: the staging folder is removed as a whole at the end
+          try {
+            unlinkSync(temp);
+          } catch {
+            // see above
+          }
         }
       }
     }
@@ -210,34 +213,44 @@ async function publishWithRsync(sstateDir: string, destination: string): Promise
     `${sstateDir.replace(/\/*$/, '')}/`,
     destination,
   ];
-  // loaded here: a directory publish (and its start-up time) does without it
-  const { execa } = await import('execa');
-  const child = execa('rsync', argv, {
-    reject: false,
-    stdin: 'ignore',
+  // node:child_process, not execa: loading execa took longer than a whole warm rsync run
+  const child = spawn('rsync', argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RSYNC_RSH: process.env.RSYNC_RSH ?? 'ssh -o BatchMode=yes' },
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  let stopped = false;
   const stop = (): void => {
+    stopped = true;
     child.kill('SIGTERM');
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  let r: Awaited<typeof child>;
+  let exitCode: number | null;
   try {
-    r = await child;
+    exitCode = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new EnvironmentError(`cannot run rsync: ${error.code ?? error.message}`)),
+      );
+      child.once('close', (code) => resolve(code));
+    });
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }
-  if (r.isTerminated || r.exitCode === 20)
+  if (stopped || exitCode === 20)
     throw new InterruptedError('interrupted; rsync renames each file into place when it is whole, so the mirror holds only whole objects');
-  if (r.exitCode !== 0) {
-    const lines = String(r.stderr)
-      .split('\n')
-      .filter((l) => l.trim());
-    throw new OperationError(`rsync to ${destination} failed (exit ${r.exitCode}): ${lines[0] ?? ''}`, lines.slice(1, 8));
+  if (exitCode !== 0) {
+    const lines = stderr.split('\n').filter((l) => l.trim());
+    throw new OperationError(
+      `rsync to ${destination} failed (${exitCode === null ? 'killed by a signal' : `exit ${exitCode}`}): ${lines[0] ?? ''}`,
+      lines.slice(1, 8),
+    );
   }
-  const out = String(r.stdout);
+  const out = stdout;
   const number = (label: RegExp): number => Number((label.exec(out)?.[1] ?? '0').replace(/[,.]/g, ''));
   const transferred = number(/Number of regular files transferred: ([\d,.]+)/);
   const total = number(/Number of files: [\d,.]+ \(reg: ([\d,.]+)/);

@@ -54,6 +54,8 @@ export interface SharedCacheUse {
   publish: boolean;
   /** cache.shared.hashserve: nightly builds log in to report equivalences */
   hashserve: boolean;
+  /** cache.shared.publish is an s3:// bucket: the AWS credentials instead of an ssh key */
+  s3?: boolean;
 }
 
 /**
@@ -73,6 +75,6 @@ export function renderWorkflow(provider: CiProvider, targets: readonly string[],
     targets: unique,
     fallbackTargets: unique.slice(0, 5),
     version: VERSION,
-    shared: shared && (shared.publish || shared.hashserve) ? shared : false,
+    shared: shared && (shared.publish || shared.hashserve) ? { ...shared, s3: Boolean(shared.publish && shared.s3) } : false,
   });
 }

@@ -20,7 +20,7 @@ export async function runCachePublish(options: CachePublishOptions): Promise<voi
   const where = options.target ?? project.manifest.cache?.shared?.publish;
   if (!where)
     throw new InputError(
-      'no publish target: give one (`yoctoforge cache publish DIR|HOST:PATH|rsync://...`) or set cache.shared.publish in layers.yaml',
+      'no publish target: give one (`yoctoforge cache publish DIR|HOST:PATH|rsync://...|s3://...`) or set cache.shared.publish in layers.yaml',
     );
   const target = parsePublishTarget(where, options.target ? process.cwd() : project.dir);
   const sstateDir = projectPaths(project).sstateDir;

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { parsePublishTarget } from '../cache/publish.js';
 import { CI_PROVIDERS, isCiProvider, renderWorkflow, WORKFLOW_FILES, type CiProvider } from '../ci/workflows.js';
 import { loadProject } from '../manifest/load.js';
 import { targetNames } from '../manifest/target.js';
@@ -37,7 +38,11 @@ export async function runCiInit(options: CiInitOptions): Promise<CiInitResult> {
   if ((await pathExists(file)) && !options.force) {
     throw new InputError(`${file} already exists (use --force to overwrite it)`);
   }
-  const text = renderWorkflow(provider, targets, { publish: Boolean(shared?.publish), hashserve: Boolean(shared?.hashserve) });
+  const text = renderWorkflow(provider, targets, {
+    publish: Boolean(shared?.publish),
+    hashserve: Boolean(shared?.hashserve),
+    s3: shared?.publish ? parsePublishTarget(shared.publish, dir).kind === 's3' : false,
+  });
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, text);
   logLine(`wrote ${file} (targets: ${targets.join(', ')})`);

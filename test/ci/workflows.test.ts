@@ -269,10 +269,11 @@ describe('GitLab CI pipeline', () => {
 // ---- rendering ----------------------------------------------------------------------------------
 
 describe('a shared cache (cache.shared)', () => {
-  const SHARED_SETS: [{ publish: boolean; hashserve: boolean }][] = [
+  const SHARED_SETS: [{ publish: boolean; hashserve: boolean; s3?: boolean }][] = [
     [{ publish: true, hashserve: true }],
     [{ publish: true, hashserve: false }],
     [{ publish: false, hashserve: true }],
+    [{ publish: true, hashserve: true, s3: true }],
   ];
 
   it.each(SHARED_SETS)("passes action-validator and GitLab's schema for %j", (shared) => {
@@ -318,6 +319,22 @@ describe('a shared cache (cache.shared)', () => {
     expect(renderWorkflow('gitlab', ['a'], { publish: false, hashserve: false })).toBe(renderWorkflow('gitlab', ['a']));
   });
 
+  it('an S3 bucket: the publish step gets the AWS credentials by name, no ssh key', () => {
+    const wf = parse(renderWorkflow('github', ['rpi-docker-image'], { publish: true, hashserve: false, s3: true })) as GithubWorkflow;
+    const publish = wf.jobs.build!.steps.find((s) => s.name === 'Publish sstate to the team mirror');
+    expect(publish?.env).toEqual({
+      AWS_ACCESS_KEY_ID: '${{ secrets.AWS_ACCESS_KEY_ID }}',
+      AWS_SECRET_ACCESS_KEY: '${{ secrets.AWS_SECRET_ACCESS_KEY }}',
+      AWS_ENDPOINT_URL_S3: '${{ vars.AWS_ENDPOINT_URL_S3 }}',
+      AWS_REGION: '${{ vars.AWS_REGION }}',
+    });
+    expect(publish?.run?.trim()).toBe('npx yoctoforge cache publish');
+    const gitlab = renderWorkflow('gitlab', ['rpi-docker-image'], { publish: true, hashserve: false, s3: true });
+    expect(gitlab).not.toContain('YOCTOFORGE_SSTATE_SSH_KEY');
+    expect(gitlab).toContain('AWS_SECRET_ACCESS_KEY');
+    expect((parse(gitlab) as Record<string, GitlabJob>).build!.script).toContain('npx yoctoforge cache publish');
+  });
+
   it('ci init reads cache.shared from layers.yaml', async () => {
     const dir = tempDir('ci-shared');
     writeFileSync(
@@ -327,6 +344,14 @@ describe('a shared cache (cache.shared)', () => {
     await runCiInit({ projectDir: dir });
     const text = readFileSync(path.join(dir, WORKFLOW_FILES.github), 'utf8');
     expect(text).toBe(renderWorkflow('github', ['t'], { publish: true, hashserve: false }));
+    writeFileSync(
+      path.join(dir, 'layers.yaml'),
+      readFileSync(path.join(dir, 'layers.yaml'), 'utf8').replace('builder@sstate.example.com:/srv/sstate', 's3://team-sstate/scarthgap'),
+    );
+    await runCiInit({ projectDir: dir, force: true });
+    expect(readFileSync(path.join(dir, WORKFLOW_FILES.github), 'utf8')).toBe(
+      renderWorkflow('github', ['t'], { publish: true, hashserve: false, s3: true }),
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -355,18 +355,28 @@ export interface CliResult {
   stderr: string;
 }
 
+function cliEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  return {
+    ...(env ?? process.env),
+    CI: 'true',
+    YOCTOFORGE_CACHE_DIR: env?.YOCTOFORGE_CACHE_DIR ?? path.join(os.tmpdir(), 'yf-test-cache'),
+  };
+}
+
 /** Runs the built CLI (npm run build first) as a user would. */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: opts.cwd,
-    env: {
-      ...(opts.env ?? process.env),
-      CI: 'true',
-      YOCTOFORGE_CACHE_DIR: opts.env?.YOCTOFORGE_CACHE_DIR ?? path.join(os.tmpdir(), 'yf-test-cache'),
-    },
-    encoding: 'utf8',
-  });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: cliEnv(opts.env), encoding: 'utf8' });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** runCli without blocking the test's event loop: for a CLI talking to a server the test runs in-process. */
+export function runCliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: cliEnv(opts.env), encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** A bare upstream whose single commit on `scarthgap` is a copy of `dir` (file modes kept). */

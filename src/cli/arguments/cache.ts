@@ -16,7 +16,7 @@ export function registerCache(program: Command): void {
   cache
     .command('publish')
     .description('copy the sstate objects the mirror lacks onto it (incremental, atomic per file, never overwriting)')
-    .argument('[target]', 'a directory, HOST:PATH or rsync://HOST/MODULE/PATH (default: cache.shared.publish)')
+    .argument('[target]', 'a directory, HOST:PATH, rsync://HOST/MODULE/PATH or s3://BUCKET/PREFIX (default: cache.shared.publish)')
     .option('--json', 'print the result as JSON')
     .action(async (target: string | undefined, opts: { json?: boolean }, command: Command) => {
       const { runCachePublish } = await import('../../commands/cache.js');
