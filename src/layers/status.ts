@@ -40,7 +40,7 @@ export async function repoStatuses(project: Project, lock: Lock | undefined): Pr
   const paths = projectPaths(project);
   return Promise.all(
     Object.entries(project.manifest.repos).map(async ([repo, spec]): Promise<RepoStatus> => {
-      const dir = path.join(paths.layersDir, repo);
+      const dir = paths.repoDir(repo);
       const base = { repo, dir: path.relative(project.dir, dir), changed: [], untracked: 0, localCommits: 0, detached: false };
       if (!(await isDirectory(path.join(dir, '.git')))) return { ...base, present: false };
       const git = await gitAt(dir, false);
