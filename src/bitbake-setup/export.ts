@@ -32,7 +32,9 @@ export function exportBitbakeSetup(input: BitbakeSetupExportInput): BitbakeSetup
   const bitbakeRepo = input.bitbakeRef?.split('/')[0];
   for (const [name, spec] of Object.entries(manifest.repos)) {
     if (spec.path !== undefined) {
-      notExported.push(`repos.${name}: a local repo (path: ${spec.path}); bitbake-setup fetches git remotes: add its layers to the setup by hand`);
+      notExported.push(
+        `repos.${name}: a local repo (path: ${spec.path}); bitbake-setup fetches git remotes: add its layers to the setup by hand`,
+      );
       continue;
     }
     if (spec.patches) notExported.push(`repos.${name}.patches: bitbake-setup applies no patches (yoctoforge sync does)`);

@@ -211,19 +211,14 @@ export async function createBundle(
     for (const name of Object.keys(lock.repos).sort()) {
       say(`bundling ${name}`);
       const locked = lock.repos[name]!;
-      const kind = await bundleRepo(
-        paths.repoDir(name),
-        path.join(root, 'repos'),
-        name,
-        locked.commit,
-        Boolean(options.shallow),
-      );
+      const kind = await bundleRepo(paths.repoDir(name), path.join(root, 'repos'), name, locked.commit, Boolean(options.shallow));
       info.repos[name] = { commit: locked.commit, url: locked.url, kind };
       const entry = path.join(root, 'repos', kind === 'bundle' ? `${name}.bundle` : `${name}.git`);
       parts.push({ name: `repos/${path.basename(entry)}`, bytes: kind === 'bundle' ? (await stat(entry)).size : await sizeOf(entry) });
     }
     const carried = await copyProjectFiles(project, path.join(root, PROJECT_FILES_DIR));
-    if (carried.length > 0) parts.push({ name: `${PROJECT_FILES_DIR} (${carried.length} files)`, bytes: await sizeOf(path.join(root, PROJECT_FILES_DIR)) });
+    if (carried.length > 0)
+      parts.push({ name: `${PROJECT_FILES_DIR} (${carried.length} files)`, bytes: await sizeOf(path.join(root, PROJECT_FILES_DIR)) });
     // the conf as this target renders it, for reference and for `diff` after a restore
     const conf = await renderConfText(project, target, layers);
     await mkdir(path.join(root, 'conf'));

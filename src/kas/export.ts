@@ -77,7 +77,10 @@ export function exportKas(input: KasExportInput): KasExport {
       notExported.push(`repos.${name}.path: kas reads a relative path from KAS_WORK_DIR: run kas from the project folder`);
       continue;
     }
-    if (spec.patches) notExported.push(`repos.${name}.patches: ${spec.patches.join(', ')} (kas patches live in a repo of the kas file; apply them with yoctoforge sync)`);
+    if (spec.patches)
+      notExported.push(
+        `repos.${name}.patches: ${spec.patches.join(', ')} (kas patches live in a repo of the kas file; apply them with yoctoforge sync)`,
+      );
     const locked = lock.repos[name];
     if (!locked) throw new InputError(`repos.${name} is not in layers.lock.yaml (run \`yoctoforge sync\`)`);
     const repo: KasRepo = { url: locked.url };

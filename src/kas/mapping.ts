@@ -99,8 +99,7 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
       if (key === 'patches') continue;
       else if (key === 'path') {
         if (r.url !== undefined) notCarried.push(`${where}.path: checkouts go to layers_dir/${name}`);
-      }
-      else if (key === 'name') notCarried.push(`${where}.name: checkouts are named after the repo key (${name})`);
+      } else if (key === 'name') notCarried.push(`${where}.name: checkouts are named after the repo key (${name})`);
       else if (key === 'signed') {
         if (r.signed === true) notCarried.push(`${where}.signed: yoctoforge does not verify commit signatures`);
       } else if (key === 'allowed_signers') continue;
@@ -313,7 +312,9 @@ function kasPatches(name: string, raw: unknown, localDirOf: (repo: string) => st
     }
     const dir = localDirOf(entry.repo);
     if (dir === undefined) {
-      notCarried.push(`${where}: the patch lives in repo ${entry.repo}, which is not a folder of the project (copy it into the project and list it under patches:)`);
+      notCarried.push(
+        `${where}: the patch lives in repo ${entry.repo}, which is not a folder of the project (copy it into the project and list it under patches:)`,
+      );
       continue;
     }
     const file = path.posix.normalize(path.posix.join(dir, entry.path));

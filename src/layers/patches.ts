@@ -75,7 +75,13 @@ async function isMailbox(file: string): Promise<boolean> {
  * authored and committed by yoctoforge at the base commit's own date. On a patch that does not
  * apply, the checkout goes back to `base` and the error names the patch and the repo.
  */
-export async function applyPatches(repo: string, dir: string, projectDir: string, base: string, patches: readonly ResolvedPatch[]): Promise<string> {
+export async function applyPatches(
+  repo: string,
+  dir: string,
+  projectDir: string,
+  base: string,
+  patches: readonly ResolvedPatch[],
+): Promise<string> {
   const baseDate = await git(dir, ['show', '-s', '--format=%cI', base]);
   for (const patch of patches) {
     const file = path.join(projectDir, patch.path);

@@ -56,7 +56,9 @@ export async function repoStatuses(project: Project, lock: Lock | undefined): Pr
       const entry = lock?.repos[repo];
       // the commits sync made from the patches are not local work
       const ours = entry?.patched && (await hasCommit(git, entry.patched)) ? [entry.patched] : [];
-      const localCommits = head ? Number((await git.raw(['rev-list', '--count', 'HEAD', '--not', '--remotes', '--tags', ...ours])).trim()) : 0;
+      const localCommits = head
+        ? Number((await git.raw(['rev-list', '--count', 'HEAD', '--not', '--remotes', '--tags', ...ours])).trim())
+        : 0;
       const locked = entry ? (entry.patched ?? entry.commit) : undefined;
       const patches = spec.patches
         ? await resolvePatches(project.dir, spec.patches).then((files) => ({

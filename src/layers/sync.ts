@@ -236,13 +236,21 @@ async function withPatches(
   const git = await gitAt(job.dir, options.interactive ?? false);
   const dirty = await uncommittedChanges(git);
   if (dirty && !options.force) {
-    throw new LeftDirty(`has uncommitted changes (${dirty}); its patches are not applied on top of them (commit or stash them, or use --force to discard)`, await headCommit(git));
+    throw new LeftDirty(
+      `has uncommitted changes (${dirty}); its patches are not applied on top of them (commit or stash them, or use --force to discard)`,
+      await headCommit(git),
+    );
   }
   if ((await headCommit(git)) !== result.commit || dirty) await checkoutDetached(git, result.commit, options.force ?? false);
   report(`applying ${job.patches.length} patch(es)`);
   const patched = await applyPatches(job.name, job.dir, job.projectDir, result.commit, job.patches);
   const n = job.patches.length;
-  return { ...result, action: result.action === 'up-to-date' ? 'updated' : result.action, patched, detail: `${result.detail}, ${n} patch(es) applied → ${patched.slice(0, 12)}` };
+  return {
+    ...result,
+    action: result.action === 'up-to-date' ? 'updated' : result.action,
+    patched,
+    detail: `${result.detail}, ${n} patch(es) applied → ${patched.slice(0, 12)}`,
+  };
 }
 
 class LeftDirty extends Error {
@@ -268,7 +276,13 @@ async function updateRepo(
   // Fast path: a detached HEAD already at the wanted commit needs no git process at all.
   const detached = await detachedHead(job.dir);
   const before = job.lockedBefore;
-  if (job.patches.length > 0 && before?.patched && detached === before.patched && job.wanted === before.commit && samePatches(before.patches, job.patches)) {
+  if (
+    job.patches.length > 0 &&
+    before?.patched &&
+    detached === before.patched &&
+    job.wanted === before.commit &&
+    samePatches(before.patches, job.patches)
+  ) {
     const detail = `at ${before.commit.slice(0, 12)} + ${job.patches.length} patch(es)`;
     return { ...base, action: 'up-to-date', commit: before.commit, patched: before.patched, detail };
   }

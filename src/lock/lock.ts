@@ -5,7 +5,17 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { Project } from '../manifest/load.js';
 import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { parseYaml } from '../util/yaml.js';
-import { commitId, gitUrl, isRemoteRepo, LOCK_FILE, MANIFEST_FILE, projectPath, repoName, type RemoteRepoSpec, type RepoSpec } from '../manifest/schema.js';
+import {
+  commitId,
+  gitUrl,
+  isRemoteRepo,
+  LOCK_FILE,
+  MANIFEST_FILE,
+  projectPath,
+  repoName,
+  type RemoteRepoSpec,
+  type RepoSpec,
+} from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
   url: gitUrl,

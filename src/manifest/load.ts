@@ -36,7 +36,9 @@ async function checkProjectPaths(dir: string, manifest: Manifest, text: string, 
   const wanted: Array<{ keyPath: string[]; rel: string; kind: 'directory' | 'file or directory' }> = [];
   for (const [name, spec] of Object.entries(manifest.repos)) {
     if (spec.path !== undefined) wanted.push({ keyPath: ['repos', name, 'path'], rel: spec.path, kind: 'directory' });
-    (spec.patches ?? []).forEach((p, i) => wanted.push({ keyPath: ['repos', name, 'patches', String(i)], rel: p, kind: 'file or directory' }));
+    (spec.patches ?? []).forEach((p, i) =>
+      wanted.push({ keyPath: ['repos', name, 'patches', String(i)], rel: p, kind: 'file or directory' }),
+    );
   }
   if (wanted.length === 0) return;
   const root = await realpath(dir);
@@ -44,7 +46,8 @@ async function checkProjectPaths(dir: string, manifest: Manifest, text: string, 
   for (const { keyPath, rel, kind } of wanted) {
     const real = await realpath(path.join(dir, rel)).catch(() => undefined);
     const info = real === undefined ? undefined : await stat(real);
-    if (real === undefined || !info) problems.push({ keyPath, why: `expected an existing ${kind} in the project, found nothing at ${rel}` });
+    if (real === undefined || !info)
+      problems.push({ keyPath, why: `expected an existing ${kind} in the project, found nothing at ${rel}` });
     else if (real !== root && !real.startsWith(root + path.sep))
       problems.push({ keyPath, why: `expected a ${kind} inside the project, but ${rel} leads outside it through a symlink` });
     else if (kind === 'directory' ? !info.isDirectory() : !info.isDirectory() && !info.isFile())
