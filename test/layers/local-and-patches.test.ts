@@ -54,7 +54,11 @@ describe('local repos (path: in the project)', () => {
     expect(lockText).toMatch(/^local:\n {2}mine:\n {4}path: "meta-mine"\n/m);
     expect((await readLock(await loadProject(dir)))?.repos.mine).toBeUndefined();
 
-    for (const args of [['sync', '--force'], ['sync', '--update', '--force'], ['sync', '--locked']]) {
+    for (const args of [
+      ['sync', '--force'],
+      ['sync', '--update', '--force'],
+      ['sync', '--locked'],
+    ]) {
       const r = runCli(args, { cwd: dir, env: world.env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(readFileSync(path.join(dir, 'meta-mine', 'conf', 'layer.conf'), 'utf8')).toMatch(/# edited\n$/);
@@ -64,8 +68,13 @@ describe('local repos (path: in the project)', () => {
     const layers = await checkLayers(project, resolveTarget(project, 'rpi-docker-image'));
     expect(layers.layers.find((l) => l.repo === 'mine')?.dir).toBe(path.join(dir, 'meta-mine'));
     const conf = await renderConfText(project, resolveTarget(project, 'rpi-docker-image'), layers);
-    expect(conf.bblayersConf).toContain('  ${YOCTOFORGE_LAYERS_DIR}/../meta-mine \\\n');
-    expect(conf.bblayersConf.match(/\$\{@/g)).toHaveLength(1);
+    // an absolute, normalised path from the project folder, made the way the layers folder's is (fixed Python, the path a value)
+    expect(conf.bblayersConf).toContain('  ${YOCTOFORGE_PROJECT_DIR}/meta-mine \\\n');
+    expect(conf.bblayersConf).toContain('\nYOCTOFORGE_PROJECT_FROM_TOPDIR = "../.."\n');
+    expect(conf.bblayersConf.split('\n').filter((l) => l.includes('${@'))).toEqual([
+      `YOCTOFORGE_LAYERS_DIR := "\${@os.path.normpath(os.path.join(d.getVar('TOPDIR'), d.getVar('YOCTOFORGE_LAYERS_FROM_TOPDIR')))}"`,
+      `YOCTOFORGE_PROJECT_DIR := "\${@os.path.normpath(os.path.join(d.getVar('TOPDIR'), d.getVar('YOCTOFORGE_PROJECT_FROM_TOPDIR')))}"`,
+    ]);
 
     const status = runCli(['status', '--json'], { cwd: dir, env: world.env });
     expect(status.code, status.stderr).toBe(0);
@@ -84,14 +93,26 @@ describe('local repos (path: in the project)', () => {
     const cases: Array<[string, (dir: string) => void, RegExp]> = [
       ['    path: ../elsewhere\n', () => undefined, /layers\.yaml:\d+:\d+: repos\.mine\.path: expected a relative path inside the project/],
       ['    path: /etc\n', () => undefined, /repos\.mine\.path: expected a relative path inside the project/],
-      ['    path: meta-gone\n', () => undefined, /layers\.yaml:\d+:\d+: repos\.mine\.path: expected an existing directory in the project, found nothing at meta-gone/],
+      [
+        '    path: meta-gone\n',
+        () => undefined,
+        /layers\.yaml:\d+:\d+: repos\.mine\.path: expected an existing directory in the project, found nothing at meta-gone/,
+      ],
       [
         '    path: meta-link\n',
         (dir) => symlinkSync(outside, path.join(dir, 'meta-link')),
         /layers\.yaml:\d+:\d+: repos\.mine\.path: expected a directory inside the project, but meta-link leads outside it through a symlink/,
       ],
-      ['    url: ./meta-mine\n', () => undefined, /repos\.mine\.url: expected a git URL; a folder of this project is a local repo: write `path: FOLDER`/],
-      ['    path: meta-mine\n    branch: scarthgap\n', () => undefined, /repos\.mine\.path: expected a local repo \(path:\) is used as it is/],
+      [
+        '    url: ./meta-mine\n',
+        () => undefined,
+        /repos\.mine\.url: expected a git URL; a folder of this project is a local repo: write `path: FOLDER`/,
+      ],
+      [
+        '    path: meta-mine\n    branch: scarthgap\n',
+        () => undefined,
+        /repos\.mine\.path: expected a local repo \(path:\) is used as it is/,
+      ],
     ];
     for (const [entry, prepare, message] of cases) {
       const dir = localProject(`  mine:\n${entry}`);
@@ -139,7 +160,8 @@ describe('patches', () => {
   it('applies format-patch files and plain diffs in order, locks their hashes, re-syncs as a no-op and re-applies a changed patch', async () => {
     const { url, base } = patchUpstream('meta-patched');
     const mbox = formatPatch(url, 'line one', 'line ONE', 'Shout line one');
-    const diff = 'diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1,3 +1,3 @@\n line ONE\n-line two\n+line TWO\n line three\n';
+    const diff =
+      'diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1,3 +1,3 @@\n line ONE\n-line two\n+line TWO\n line three\n';
     const dir = patchedProject('patched', url, ['patches/patched', 'fixes/two.diff'], {
       'patches/patched/0001-shout.patch': mbox,
       'patches/patched/notes.txt': 'not a patch',
@@ -183,7 +205,9 @@ describe('patches', () => {
     expect(runCli(['sync', '--locked'], { cwd: dir, env }).code).toBe(0);
 
     writeFileSync(path.join(dir, 'fixes', 'two.diff'), diff.replace(/line TWO/, 'line 2'));
-    const status = JSON.parse(runCli(['status', '--json'], { cwd: dir, env }).stdout) as { repos: Array<{ repo: string; patches?: object }> };
+    const status = JSON.parse(runCli(['status', '--json'], { cwd: dir, env }).stdout) as {
+      repos: Array<{ repo: string; patches?: object }>;
+    };
     expect(status.repos.find((r) => r.repo === 'patched')?.patches).toEqual({ files: 2, applied: true, changedSinceSync: true });
     const locked = runCli(['sync', '--locked'], { cwd: dir, env });
     expect(locked.code).toBe(2);
@@ -202,7 +226,10 @@ describe('patches', () => {
     const { url, base } = patchUpstream('meta-failing');
     const good = formatPatch(url, 'line one', 'line ONE', 'Good');
     const bad = formatPatch(url, 'line three', 'line 3', 'Bad').replace(/^ line three$/m, ' line thirty');
-    const dir = patchedProject('failing', url, ['p'], { 'p/0001-good.patch': good, 'p/0002-bad.patch': bad.replace(/-line three/, '-line nothing') });
+    const dir = patchedProject('failing', url, ['p'], {
+      'p/0001-good.patch': good,
+      'p/0002-bad.patch': bad.replace(/-line three/, '-line nothing'),
+    });
     const r = runCli(['sync'], { cwd: dir, env: world.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/failing: patch p\/0002-bad\.patch does not apply: /);
@@ -286,7 +313,9 @@ describe.skipIf(!realRepo)('patches from a real upstream (YOCTOFORGE_META_RASPBE
       expect(r.code, r.stderr).toBe(0);
       const checkout = path.join(dir, 'layers', 'real');
       expect(tree(checkout), commit).toBe(git(realRepo!, 'rev-parse', `${commit}^{tree}`));
-      expect(git(checkout, 'log', '-1', '--format=%an <%ae> %aI %s')).toBe(git(realRepo!, 'log', '-1', '--format=%an <%ae> %aI %s', commit));
+      expect(git(checkout, 'log', '-1', '--format=%an <%ae> %aI %s')).toBe(
+        git(realRepo!, 'log', '-1', '--format=%an <%ae> %aI %s', commit),
+      );
     }
   });
 });
