@@ -302,23 +302,26 @@ function repoRef(
  */
 function kasPatches(name: string, raw: unknown, localDirOf: (repo: string) => string | undefined, notCarried: string[]): string[] {
   if (!isMap(raw)) return [];
+  const where = `repos.${name}.patches`;
   const out: string[] = [];
   for (const id of Object.keys(raw).sort()) {
     const entry = raw[id];
-    const where = `repos.${name}.patches.${id}`;
-    if (!isMap(entry) || typeof entry.repo !== 'string' || typeof entry.path !== 'string') {
-      if (entry !== null) notCarried.push(`${where}: not a {repo, path} entry`);
+    if (entry === null) continue;
+    if (!isMap(entry) || typeof entry.path !== 'string') {
+      notCarried.push(`${where}: ${id} is not a {repo, path} entry`);
       continue;
     }
-    const dir = localDirOf(entry.repo);
+    // kas: without `repo`, the path is in the patched repo itself
+    const holder = typeof entry.repo === 'string' ? entry.repo : name;
+    const dir = localDirOf(holder);
     if (dir === undefined) {
       notCarried.push(
-        `${where}: the patch lives in repo ${entry.repo}, which is not a folder of the project (copy it into the project and list it under patches:)`,
+        `${where}: ${id} (${entry.path} in repo ${holder}) is not a file of the project (copy it into the project and list it under patches:)`,
       );
       continue;
     }
     const file = path.posix.normalize(path.posix.join(dir, entry.path));
-    if (file.startsWith('../') || path.posix.isAbsolute(file)) notCarried.push(`${where}: ${entry.path} lies outside the project`);
+    if (file.startsWith('../') || path.posix.isAbsolute(file)) notCarried.push(`${where}: ${id} (${entry.path}) lies outside the project`);
     else out.push(file);
   }
   return out;

@@ -78,9 +78,15 @@ export const repoSchema = z
     patches: z.array(projectPath).min(1).optional(),
   })
   .refine((r) => !(r.branch && r.tag), { message: 'either branch or tag, not both', path: ['tag'] })
-  .refine((r) => (r.url === undefined) !== (r.path === undefined), {
-    message: 'either url (a repository to clone) or path (a folder of this project used in place), not both',
-    path: ['url'],
+  .superRefine((r, ctx) => {
+    if (r.url === undefined && r.path === undefined)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a git URL (or `path: FOLDER` for a repo kept in the project)' });
+    else if (r.url !== undefined && r.path !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: 'either url (a repository to clone) or path (a folder of this project), not both',
+      });
   })
   .refine((r) => r.url === undefined || !/^\.\.?\//.test(r.url), {
     message: 'a git URL; a folder of this project is a local repo: write `path: FOLDER` instead of url',
