@@ -2,6 +2,10 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderConfText } from '../../src/conf/render.js';
+import { runSpecFor, type PreparedContext } from '../../src/commands/prepare.js';
+import { containerArgv } from '../../src/engine/container.js';
+import { projectPaths } from '../../src/manifest/paths.js';
+import { isInside } from '../../src/util/fs.js';
 import { checkLayers } from '../../src/layers/check.js';
 import { syncLayers } from '../../src/layers/sync.js';
 import { readLock } from '../../src/lock/lock.js';
@@ -75,6 +79,26 @@ describe('local repos (path: in the project)', () => {
       `YOCTOFORGE_LAYERS_DIR := "\${@os.path.normpath(os.path.join(d.getVar('TOPDIR'), d.getVar('YOCTOFORGE_LAYERS_FROM_TOPDIR')))}"`,
       `YOCTOFORGE_PROJECT_DIR := "\${@os.path.normpath(os.path.join(d.getVar('TOPDIR'), d.getVar('YOCTOFORGE_PROJECT_FROM_TOPDIR')))}"`,
     ]);
+
+    // the container mounts the project at its own path: the local layer is there, at the path bblayers.conf names
+    const ctx = {
+      project,
+      paths: projectPaths(project),
+      engine: 'docker',
+      envImage: 'yoctoforge-env:test',
+      user: { uid: 1000, gid: 1000 },
+      target: resolveTarget(project, 'rpi-docker-image'),
+      buildDir: projectPaths(project).buildDir('rpi-docker-image'),
+      layers,
+    } as unknown as PreparedContext;
+    const argv = containerArgv(runSpecFor(ctx, 'true'), {});
+    const volumes = argv.flatMap((a, i) => (argv[i - 1] === '--volume' ? [a.split(':')[0]!] : []));
+    expect(volumes).toContain(dir);
+    for (const layer of layers.layers)
+      expect(
+        volumes.some((v) => isInside(layer.dir, v)),
+        layer.dir,
+      ).toBe(true);
 
     const status = runCli(['status', '--json'], { cwd: dir, env: world.env });
     expect(status.code, status.stderr).toBe(0);
