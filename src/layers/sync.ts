@@ -275,17 +275,16 @@ async function updateRepo(
   }
   // Fast path: a detached HEAD already at the wanted commit needs no git process at all.
   const detached = await detachedHead(job.dir);
-  const before = job.lockedBefore;
-  if (
-    job.patches.length > 0 &&
-    before?.patched &&
-    detached === before.patched &&
-    job.wanted === before.commit &&
-    samePatches(before.patches, job.patches)
-  ) {
+  // HEAD is the commit the same patches made on the same base: nothing to do
+  const alreadyPatched = (baseCommit: string | undefined, headCommitNow: string | undefined): RepoSyncResult | undefined => {
+    const before = job.lockedBefore;
+    if (job.patches.length === 0 || !before?.patched || headCommitNow !== before.patched || baseCommit !== before.commit) return undefined;
+    if (!samePatches(before.patches, job.patches)) return undefined;
     const detail = `at ${before.commit.slice(0, 12)} + ${job.patches.length} patch(es)`;
     return { ...base, action: 'up-to-date', commit: before.commit, patched: before.patched, detail };
-  }
+  };
+  const patchedAlready = alreadyPatched(job.wanted, detached);
+  if (patchedAlready) return patchedAlready;
   if (job.wanted && detached === job.wanted) {
     return { ...base, action: 'up-to-date', commit: detached, detail: `at ${detached.slice(0, 12)}` };
   }
@@ -305,6 +304,8 @@ async function updateRepo(
   await setOrigin(git, job.url);
   report(job.wanted ? `fetching ${job.wanted.slice(0, 12)}` : `fetching ${job.ref.branch ?? job.ref.tag ?? 'HEAD'}`);
   const commit = await fetchWanted(git, job, mode);
+  const patchedAtFetched = alreadyPatched(commit, head);
+  if (patchedAtFetched) return patchedAtFetched;
   if (commit === head) {
     return { ...base, action: 'up-to-date', commit: head, detail: `at ${head.slice(0, 12)}` };
   }

@@ -108,6 +108,14 @@ describe('local repos (path: in the project)', () => {
     expect(mine).toMatchObject({ local: true, present: true, dir: 'meta-mine', changed: ['conf/layer.conf'] });
     const human = runCli(['status'], { cwd: dir, env: world.env });
     expect(human.stdout).toMatch(/^ {2}mine\s+local \(meta-mine\), dirty \(1 changed\)$/m);
+    const kas = runCli(['export', 'kas', 'rpi-docker-image'], { cwd: dir, env: world.env });
+    expect(kas.code, kas.stderr).toBe(0);
+    expect(kas.stdout).toMatch(/^ {2}mine:\n {4}path: meta-mine\n/m);
+    expect(`${kas.stdout}${kas.stderr}`).toMatch(/repos\.mine\.path: kas reads a relative path from KAS_WORK_DIR/);
+    const setup = runCli(['export', 'bitbake-setup', 'rpi-docker-image'], { cwd: dir, env: world.env });
+    expect(setup.code, setup.stderr).toBe(0);
+    expect(`${setup.stdout}${setup.stderr}`).toMatch(/repos\.mine: a local repo \(path: meta-mine\)/);
+    expect(setup.stdout).not.toMatch(/"mine"/);
     const show = runCli(['show', 'rpi-docker-image'], { cwd: dir, env: world.env });
     expect(show.stdout).toMatch(/^ {2}mine {2}local \(meta-mine\)$/m);
   });
@@ -227,6 +235,8 @@ describe('patches', () => {
     expect(again.repos.find((r) => r.name === 'patched')).toMatchObject({ action: 'up-to-date', patched });
     expect(head(checkout)).toBe(patched);
     expect(runCli(['sync', '--locked'], { cwd: dir, env }).code).toBe(0);
+    const updated = await syncLayers(await loadProject(dir), { update: true });
+    expect(updated.repos.find((r) => r.name === 'patched')).toMatchObject({ action: 'up-to-date', patched });
 
     writeFileSync(path.join(dir, 'fixes', 'two.diff'), diff.replace(/line TWO/, 'line 2'));
     const status = JSON.parse(runCli(['status', '--json'], { cwd: dir, env }).stdout) as {
