@@ -98,7 +98,9 @@ export async function applyPatches(
     } catch (error) {
       if (mailbox) await git(dir, ['am', '--abort']).catch(() => undefined);
       await git(dir, ['checkout', '--quiet', '--force', '--detach', base]);
-      throw new OperationError(`${repo}: patch ${patch.path} does not apply: ${gitFailure(stderrOf(error))}`);
+      throw new OperationError(
+        `patch ${patch.path} does not apply to ${repo} (${gitFailure(stderrOf(error))}); ${repo} is back at ${base.slice(0, 12)}`,
+      );
     }
   }
   return git(dir, ['rev-parse', 'HEAD']);

@@ -266,7 +266,7 @@ describe('patches', () => {
     });
     const r = runCli(['sync'], { cwd: dir, env: world.env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/failing: patch p\/0002-bad\.patch does not apply: /);
+    expect(r.stderr).toMatch(/^\s*failing: patch p\/0002-bad\.patch does not apply to failing \(.+\); failing is back at [0-9a-f]{12}$/m);
     const checkout = path.join(dir, 'layers', 'failing');
     expect(head(checkout)).toBe(base);
     expect(git(checkout, 'status', '--porcelain')).toBe('');
