@@ -28,41 +28,37 @@ if (!REAL || !docker) {
 } else {
   const { env, project } = realLayersProject(REAL, 'YOCTOFORGE_REAL_LAYERS', URLS);
   describe('a local layer under real BitBake', () => {
-    it(
-      'BitBake parses ./meta-mine from YOCTOFORGE_PROJECT_DIR and its recipe is in the image graph (build --dry-run)',
-      () => {
-        expect(runCli(['init', '--yes'], { cwd: project, env }).code).toBe(0);
-        const file = path.join(project, 'layers.yaml');
-        const doc = parseDocument(readFileSync(file, 'utf8'));
-        doc.setIn(['repos', 'mine'], doc.createNode({ path: 'meta-mine' }));
-        const packages = (doc.getIn(['targets', 'rpi-docker-image', 'packages']) as { toJSON(): string[] } | undefined)?.toJSON() ?? [];
-        doc.setIn(['targets', 'rpi-docker-image', 'packages'], doc.createNode([...packages, 'mine-hello']));
-        writeFileSync(file, doc.toString());
-        const recipe = path.join(project, 'meta-mine', 'recipes-mine', 'mine-hello');
-        mkdirSync(recipe, { recursive: true });
-        mkdirSync(path.join(project, 'meta-mine', 'conf'));
-        writeFileSync(path.join(project, 'meta-mine', 'conf', 'layer.conf'), layerConf('mine', { depends: 'core' }));
-        writeFileSync(
-          path.join(recipe, 'mine-hello_1.0.bb'),
-          [
-            'SUMMARY = "A recipe of a layer kept in the project"',
-            'LICENSE = "MIT"',
-            'LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"',
-            'ALLOW_EMPTY:${PN} = "1"',
-            '',
-          ].join('\n'),
-        );
-        const sync = runCli(['sync'], { cwd: project, env });
-        expect(sync.code, sync.stderr).toBe(0);
-        const r = runCli(['build', 'rpi-docker-image', '--dry-run', '--base-image', baseImage], { cwd: project, env });
-        expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
-        expect(r.stdout).toMatch(/parsed (\d+) recipes, 0 errors/);
-        const bblayers = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'conf', 'bblayers.conf'), 'utf8');
-        expect(bblayers).toContain('  ${YOCTOFORGE_PROJECT_DIR}/meta-mine \\\n');
-        const buildlist = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'pn-buildlist'), 'utf8').split('\n');
-        expect(buildlist).toContain('mine-hello');
-      },
-      1_500_000,
-    );
+    it('BitBake parses ./meta-mine from YOCTOFORGE_PROJECT_DIR and its recipe is in the image graph (build --dry-run)', () => {
+      expect(runCli(['init', '--yes'], { cwd: project, env }).code).toBe(0);
+      const file = path.join(project, 'layers.yaml');
+      const doc = parseDocument(readFileSync(file, 'utf8'));
+      doc.setIn(['repos', 'mine'], doc.createNode({ path: 'meta-mine' }));
+      const packages = (doc.getIn(['targets', 'rpi-docker-image', 'packages']) as { toJSON(): string[] } | undefined)?.toJSON() ?? [];
+      doc.setIn(['targets', 'rpi-docker-image', 'packages'], doc.createNode([...packages, 'mine-hello']));
+      writeFileSync(file, doc.toString());
+      const recipe = path.join(project, 'meta-mine', 'recipes-mine', 'mine-hello');
+      mkdirSync(recipe, { recursive: true });
+      mkdirSync(path.join(project, 'meta-mine', 'conf'));
+      writeFileSync(path.join(project, 'meta-mine', 'conf', 'layer.conf'), layerConf('mine', { depends: 'core' }));
+      writeFileSync(
+        path.join(recipe, 'mine-hello_1.0.bb'),
+        [
+          'SUMMARY = "A recipe of a layer kept in the project"',
+          'LICENSE = "MIT"',
+          'LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"',
+          'ALLOW_EMPTY:${PN} = "1"',
+          '',
+        ].join('\n'),
+      );
+      const sync = runCli(['sync'], { cwd: project, env });
+      expect(sync.code, sync.stderr).toBe(0);
+      const r = runCli(['build', 'rpi-docker-image', '--dry-run', '--base-image', baseImage], { cwd: project, env });
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(r.stdout).toMatch(/parsed (\d+) recipes, 0 errors/);
+      const bblayers = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'conf', 'bblayers.conf'), 'utf8');
+      expect(bblayers).toContain('  ${YOCTOFORGE_PROJECT_DIR}/meta-mine \\\n');
+      const buildlist = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'pn-buildlist'), 'utf8').split('\n');
+      expect(buildlist).toContain('mine-hello');
+    }, 1_500_000);
   });
 }
