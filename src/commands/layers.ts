@@ -23,13 +23,17 @@ export async function runLayers(options: { projectDir: string; target?: string; 
     })),
   );
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ coreSeries: result.coreSeries, layers: rows, problems: result.problems }, null, 2)}\n`);
+    const bitbake = result.bitbakeDir ? { path: path.relative(project.dir, result.bitbakeDir), version: result.bitbakeVersion ?? null } : null;
+    process.stdout.write(`${JSON.stringify({ coreSeries: result.coreSeries, bitbake, layers: rows, problems: result.problems }, null, 2)}\n`);
   } else {
     printTable(
       ['layer', 'collection', 'path', 'priority', 'compatible series', 'status'],
       rows.map((r) => [r.layer, r.collection, r.path, String(r.priority), r.compatible, r.status]),
     );
     if (result.coreSeries.length > 0) printLines([`core series: ${result.coreSeries.join(' ')}`]);
+    // which BitBake runs the build: the release pairs a core series with one BitBake branch
+    if (result.bitbakeDir)
+      printLines([`bitbake: ${path.relative(project.dir, result.bitbakeDir)} (${result.bitbakeVersion ?? 'version unknown'})`]);
   }
   if (result.problems.length > 0) {
     throw new InputError(`layer check failed: ${result.problems.length} problem(s)`, result.problems);

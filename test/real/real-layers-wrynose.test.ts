@@ -51,6 +51,7 @@ if (!REAL) {
         expect(layers.stdout).toMatch(new RegExp(`\\s${collection}\\s.*\\sok$`, 'm'));
       }
       expect(layers.stdout).toMatch(/core series: wrynose/);
+      expect(layers.stdout).toMatch(/^bitbake: layers\/bitbake \(2\.18\.\d+\)$/m);
       const config = runCli(['config'], { cwd: project, env });
       expect(config.code, config.stderr).toBe(0);
       const local = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'conf', 'local.conf'), 'utf8');
@@ -78,7 +79,7 @@ if (!REAL) {
         const log = readdirSync(logsDir)
           .map((f) => readFileSync(path.join(logsDir, f), 'utf8'))
           .join('\n');
-        expect(log).toMatch(/BitBake version:? 2\.18|bitbake 2\.18|2\.18\.\d/i);
+        // (bitbake -g prints no version: the BitBake in use, 2.18, is checked by `layers` above)
         expect(log).not.toMatch(/hash equivalency database is inside this particular build directory/);
         expect(log).not.toMatch(/BB_HASHSERVE_DB_DIR/);
         const buildlist = readFileSync(path.join(project, 'build', 'rpi-docker-image', 'pn-buildlist'), 'utf8').split('\n');

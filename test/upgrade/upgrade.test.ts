@@ -70,6 +70,8 @@ describe('yoctoforge upgrade --series wrynose', () => {
     const layers = runCli(['layers', '--json'], { cwd: dir, env: world.env });
     expect(layers.code, layers.stderr).toBe(0);
     expect(JSON.parse(layers.stdout).coreSeries).toEqual(['wrynose']);
+    // the BitBake of the new release runs the build, not the one that came with poky
+    expect(JSON.parse(layers.stdout).bitbake).toEqual({ path: 'layers/bitbake', version: '2.18.0' });
 
     const undo = runCli(['upgrade', '--undo'], { cwd: dir, env: world.env });
     expect(undo.code, undo.stderr).toBe(0);
