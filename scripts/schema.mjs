@@ -20,6 +20,8 @@ const bundled = await build({
   logLevel: 'warning',
 });
 const { schema } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
+// zod's refinements do not reach JSON Schema: a repo has a url or (kept in the project) a path, one of them
+schema.properties.repos.additionalProperties.oneOf = [{ required: ['url'] }, { required: ['path'] }];
 schema.title = 'yoctoforge layers.yaml';
 schema.description = 'The layers, pins and build targets of a yoctoforge project (README: "Manifest reference").';
 const text = `${JSON.stringify(schema, null, 2)}\n`;

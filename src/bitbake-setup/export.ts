@@ -30,7 +30,14 @@ export function exportBitbakeSetup(input: BitbakeSetupExportInput): BitbakeSetup
   const notExported: string[] = [];
   const sources: Record<string, GitRemoteSource> = {};
   const bitbakeRepo = input.bitbakeRef?.split('/')[0];
-  for (const name of Object.keys(manifest.repos)) {
+  for (const [name, spec] of Object.entries(manifest.repos)) {
+    if (spec.path !== undefined) {
+      notExported.push(
+        `repos.${name}: a local repo (path: ${spec.path}); bitbake-setup fetches git remotes: add its layers to the setup by hand`,
+      );
+      continue;
+    }
+    if (spec.patches) notExported.push(`repos.${name}.patches: bitbake-setup applies no patches (yoctoforge sync does)`);
     const locked = lock.repos[name];
     if (!locked) throw new InputError(`repos.${name} is not in layers.lock.yaml (run \`yoctoforge sync\`)`);
     const source: GitRemoteSource = {
@@ -41,7 +48,9 @@ export function exportBitbakeSetup(input: BitbakeSetupExportInput): BitbakeSetup
     if (name === bitbakeRepo && input.bitbakeRef === name && name !== 'bitbake') source.path = 'bitbake';
     sources[name] = source;
   }
-  const bbLayers = selectedLayers(manifest, target).map((l) => (l.subPath === '.' ? l.repo : `${l.repo}/${l.subPath}`));
+  const bbLayers = selectedLayers(manifest, target)
+    .filter((l) => manifest.repos[l.repo]?.path === undefined)
+    .map((l) => (l.subPath === '.' ? l.repo : `${l.repo}/${l.subPath}`));
   // As the registry's poky configurations offer them: choices that `bitbake-setup init FILE TARGET machine/M distro/D` makes.
   const choice = (kind: string, fragment: string): { description: string; options: Array<{ name: string; description: string }> } => ({
     description: `Target ${kind} (yoctoforge target ${target.name})`,

@@ -12,9 +12,10 @@ import { lockFilePath, lockStaleness, readLock, type Lock } from '../lock/lock.j
 import type { Project } from '../manifest/load.js';
 import { projectPaths } from '../manifest/paths.js';
 import type { Target } from '../manifest/target.js';
-import { sha256File, treeEntries } from '../util/fs.js';
+import { isInside, sha256File, treeEntries } from '../util/fs.js';
+import { resolvePatches } from '../layers/patches.js';
 import { VERSION } from '../version.js';
-import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, type BundleInfo } from './format.js';
+import { BUNDLE_FORMAT, BUNDLE_ROOT, CHECKSUMS, PROJECT_FILES_DIR, type BundleInfo } from './format.js';
 
 export interface BundlePart {
   name: string;
@@ -43,16 +44,18 @@ async function checkCheckouts(project: Project, lock: Lock | undefined): Promise
   // the check `sync --locked` makes: a restored bundle must pass it
   const stale = lockStaleness(project, lock);
   if (stale.length > 0) throw new InputError(`layers.lock.yaml does not match layers.yaml: run \`yoctoforge sync\` before bundling`, stale);
-  const layersDir = projectPaths(project).layersDir;
-  for (const name of Object.keys(project.manifest.repos)) {
+  const { repoDir } = projectPaths(project);
+  for (const name of Object.keys(lock.repos)) {
     const locked = lock.repos[name]!;
-    const dir = path.join(layersDir, name);
+    const dir = repoDir(name);
+    // a patched repo sits at the commit its patches made on top of the locked one
+    const wanted = locked.patched ?? locked.commit;
     const git = await gitAt(dir, false).catch(() => undefined);
     const head = git ? (await git.raw(['rev-parse', 'HEAD']).catch(() => '')).trim() : '';
     if (!head) throw new InputError(`${dir} is not a synced checkout: run \`yoctoforge sync\` before bundling`);
-    if (head !== locked.commit)
+    if (head !== wanted)
       throw new InputError(
-        `${name} is at ${head.slice(0, 12)}, not at its locked ${locked.commit.slice(0, 12)}: run \`yoctoforge sync\` (or \`sync --update\` to lock what you have)`,
+        `${name} is at ${head.slice(0, 12)}, not at its locked ${wanted.slice(0, 12)}: run \`yoctoforge sync\` (or \`sync --update\` to lock what you have)`,
       );
     const dirty = (await git!.raw(['status', '--porcelain', '--untracked-files=no'])).trim();
     if (dirty)
@@ -122,6 +125,35 @@ async function deterministicPack(checkout: string, commit: string, onlyCommit: b
   });
 }
 
+/**
+ * The project's own files a build needs besides the manifest and lock: the layers of local repos
+ * (without .git, layers_dir, build_dir or restored downloads, which a local repo at "." would
+ * hold) and the patch files. Returns their paths relative to the project.
+ */
+async function copyProjectFiles(project: Project, into: string): Promise<string[]> {
+  const paths = projectPaths(project);
+  const skipped = [paths.layersDir, paths.buildRoot, paths.restoredDownloadsDir];
+  const files = new Set<string>();
+  for (const [name, spec] of Object.entries(project.manifest.repos)) {
+    for (const patch of await resolvePatches(project.dir, spec.patches ?? [])) files.add(patch.path);
+    if (spec.path === undefined) continue;
+    for (const sub of spec.layers ?? ['.']) {
+      const dir = path.join(paths.repoDir(name), sub);
+      for (const rel of await treeEntries(dir)) {
+        const abs = path.join(dir, rel);
+        if (rel.split('/').includes('.git') || skipped.some((s) => isInside(abs, s))) continue;
+        files.add(path.relative(project.dir, abs).split(path.sep).join('/'));
+      }
+    }
+  }
+  const sorted = [...files].sort();
+  for (const rel of sorted) {
+    await mkdir(path.dirname(path.join(into, rel)), { recursive: true });
+    await copyFile(path.join(project.dir, rel), path.join(into, rel));
+  }
+  return sorted;
+}
+
 /** Mirror tarballs and source archives at the top of DL_DIR (not the fetcher's own git2/ clones, locks or stamps). */
 async function copyDownloads(dlDir: string, into: string): Promise<number> {
   await mkdir(into, { recursive: true });
@@ -176,20 +208,17 @@ export async function createBundle(
       downloads: Boolean(options.downloads),
     };
     const parts: BundlePart[] = [];
-    for (const name of Object.keys(project.manifest.repos).sort()) {
+    for (const name of Object.keys(lock.repos).sort()) {
       say(`bundling ${name}`);
       const locked = lock.repos[name]!;
-      const kind = await bundleRepo(
-        path.join(paths.layersDir, name),
-        path.join(root, 'repos'),
-        name,
-        locked.commit,
-        Boolean(options.shallow),
-      );
+      const kind = await bundleRepo(paths.repoDir(name), path.join(root, 'repos'), name, locked.commit, Boolean(options.shallow));
       info.repos[name] = { commit: locked.commit, url: locked.url, kind };
       const entry = path.join(root, 'repos', kind === 'bundle' ? `${name}.bundle` : `${name}.git`);
       parts.push({ name: `repos/${path.basename(entry)}`, bytes: kind === 'bundle' ? (await stat(entry)).size : await sizeOf(entry) });
     }
+    const carried = await copyProjectFiles(project, path.join(root, PROJECT_FILES_DIR));
+    if (carried.length > 0)
+      parts.push({ name: `${PROJECT_FILES_DIR} (${carried.length} files)`, bytes: await sizeOf(path.join(root, PROJECT_FILES_DIR)) });
     // the conf as this target renders it, for reference and for `diff` after a restore
     const conf = await renderConfText(project, target, layers);
     await mkdir(path.join(root, 'conf'));

@@ -6,6 +6,7 @@
  *   yoctoforge-bundle/layers.lock.yaml
  *   yoctoforge-bundle/repos/NAME.bundle  `git bundle` of the locked commit with its history
  *   yoctoforge-bundle/repos/NAME.git/    or a shallow bare mirror (--shallow)
+ *   yoctoforge-bundle/project/           local repos' layers and patch files, at their paths in the project
  *   yoctoforge-bundle/conf/              the rendered local.conf and bblayers.conf
  *   yoctoforge-bundle/docker/            the build environment
  *   yoctoforge-bundle/downloads/         DL_DIR files (--downloads), with SHA256SUMS
@@ -17,6 +18,8 @@ import { commitId, gitUrl, repoName } from '../manifest/schema.js';
 export const BUNDLE_FORMAT = 1;
 export const BUNDLE_ROOT = 'yoctoforge-bundle';
 export const CHECKSUMS = 'SHA256SUMS';
+/** The project's own files the manifest names (local layers, patches), under their project paths. */
+export const PROJECT_FILES_DIR = 'project';
 
 /** bundle.json: read from an archive someone else made, so every field is checked. */
 export const bundleInfoSchema = z.strictObject({

@@ -14,7 +14,7 @@ import { sha256File, treeEntries, writeFileAtomic } from '../util/fs.js';
 import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { formatSize } from '../util/units.js';
 import { checkBundleOrigin, type OriginCheck } from './origin.js';
-import { BUNDLE_FORMAT, BUNDLE_ROOT, bundleInfoSchema, CHECKSUMS, type BundleInfo } from './format.js';
+import { BUNDLE_FORMAT, BUNDLE_ROOT, bundleInfoSchema, CHECKSUMS, PROJECT_FILES_DIR, type BundleInfo } from './format.js';
 
 export interface BundleListing {
   info: BundleInfo;
@@ -262,7 +262,7 @@ export async function restoreBundle(file: string, projectDir: string, options: R
     const manifest = parseManifest(manifestText, `${file}:layers.yaml`);
     const layersDir = await confined(projectDir, manifest.layers_dir ?? 'layers', 'layers_dir');
     const names = Object.keys(lock.repos).sort();
-    const unlocked = Object.keys(manifest.repos).filter((n) => !lock.repos[n]);
+    const unlocked = Object.keys(manifest.repos).filter((n) => manifest.repos[n]!.url !== undefined && !lock.repos[n]);
     if (unlocked.length > 0)
       throw new InputError(`${file}: its layers.lock.yaml does not lock ${unlocked.join(', ')}; the bundle is inconsistent`);
     for (const name of names) {
@@ -291,6 +291,17 @@ export async function restoreBundle(file: string, projectDir: string, options: R
         conflicts.push(
           `${path.relative(projectDir, dir)} exists${head ? ` at ${head.slice(0, 12)}, not at the bundle's ${locked.commit.slice(0, 12)}` : ' and is not a git checkout'}`,
         );
+    }
+    // the project's own files (local layers, patches): restored at their paths, never deleting any
+    const projectSrc = path.join(root, PROJECT_FILES_DIR);
+    const projectFiles = existsSync(projectSrc) ? await treeEntries(projectSrc) : [];
+    for (const rel of projectFiles) {
+      const target = await confined(projectDir, rel, `project file ${rel}`);
+      const theirs = await lstat(target).catch(() => undefined);
+      if (!theirs) continue;
+      const ours = listing.files.get(`${PROJECT_FILES_DIR}/${rel}`);
+      if (!theirs.isFile() || !ours || theirs.size !== ours.size || (await sha256File(target)) !== ours.sha256)
+        conflicts.push(`${rel} differs from the bundle's`);
     }
     const downloadsSrc = path.join(root, 'downloads');
     const downloadsDir = await confined(projectDir, RESTORED_DOWNLOADS_DIR, 'downloads');
@@ -351,6 +362,12 @@ export async function restoreBundle(file: string, projectDir: string, options: R
       repos.push({ name, commit: locked.commit, action: 'restored' });
     }
 
+    for (const rel of projectFiles) {
+      const target = path.join(projectDir, rel);
+      await mkdir(path.dirname(target), { recursive: true });
+      await rm(target, { force: true });
+      await rename(path.join(projectSrc, rel), target);
+    }
     if (downloadNames.length > 0) {
       await mkdir(downloadsDir, { recursive: true });
       for (const name of downloadNames) {

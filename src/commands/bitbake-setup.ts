@@ -22,7 +22,7 @@ export async function runExportBitbakeSetup(options: ExportBitbakeSetupOptions):
   const project = await loadProject(options.projectDir);
   const target = resolveTarget(project, options.target);
   const lock = await readCurrentLock(project, 'a bitbake-setup configuration');
-  const bitbakeRef = project.manifest.bitbake ?? (await locateBitbake(project.manifest, projectPaths(project).layersDir)).ref;
+  const bitbakeRef = project.manifest.bitbake ?? (await locateBitbake(project.manifest, projectPaths(project).repoDir)).ref;
   const result = exportBitbakeSetup({
     manifest: project.manifest,
     manifestName: path.basename(project.manifestFile),

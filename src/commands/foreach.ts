@@ -24,11 +24,11 @@ export async function runForeach(options: ForeachOptions): Promise<void> {
   // The command's output is the product; yoctoforge's own lines go to stderr.
   keepStdoutForCommand();
   const project = await loadProject(options.projectDir);
-  const { layersDir } = projectPaths(project);
+  const { repoDir } = projectPaths(project);
   const [file, ...args] = options.command.length === 1 ? ['sh', '-c', options.command[0]!] : options.command;
   const failed: string[] = [];
   for (const [name, spec] of Object.entries(project.manifest.repos)) {
-    const dir = path.join(layersDir, name);
+    const dir = repoDir(name);
     if (!existsSync(dir)) {
       warnLine(`${name}: not checked out (${path.relative(project.dir, dir)}); run yoctoforge sync`);
       failed.push(`${name}: not checked out`);
@@ -37,7 +37,7 @@ export async function runForeach(options: ForeachOptions): Promise<void> {
     logLine(`== ${name} (${path.relative(project.dir, dir)})`);
     const result = await execa(file!, args, {
       cwd: dir,
-      env: { YOCTOFORGE_REPO: name, YOCTOFORGE_REPO_PATH: dir, YOCTOFORGE_REPO_URL: spec.url },
+      env: { YOCTOFORGE_REPO: name, YOCTOFORGE_REPO_PATH: dir, ...(spec.url === undefined ? {} : { YOCTOFORGE_REPO_URL: spec.url }) },
       stdio: 'inherit',
       reject: false,
     });

@@ -23,8 +23,12 @@ export async function runLayers(options: { projectDir: string; target?: string; 
     })),
   );
   if (options.json) {
-    const bitbake = result.bitbakeDir ? { path: path.relative(project.dir, result.bitbakeDir), version: result.bitbakeVersion ?? null } : null;
-    process.stdout.write(`${JSON.stringify({ coreSeries: result.coreSeries, bitbake, layers: rows, problems: result.problems }, null, 2)}\n`);
+    const bitbake = result.bitbakeDir
+      ? { path: path.relative(project.dir, result.bitbakeDir), version: result.bitbakeVersion ?? null }
+      : null;
+    process.stdout.write(
+      `${JSON.stringify({ coreSeries: result.coreSeries, bitbake, layers: rows, problems: result.problems }, null, 2)}\n`,
+    );
   } else {
     printTable(
       ['layer', 'collection', 'path', 'priority', 'compatible series', 'status'],

@@ -19,10 +19,11 @@ export interface LockDiffOptions {
 export async function runLockDiff(options: LockDiffOptions): Promise<void> {
   const older = await loadLockFrom(options.older ?? 'HEAD', options.projectDir);
   const newer = await loadLockFrom(options.newer ?? LOCK_FILE, options.projectDir);
-  const layersDir = existsSync(path.join(options.projectDir, MANIFEST_FILE))
-    ? projectPaths(await loadProject(options.projectDir)).layersDir
-    : path.join(options.projectDir, 'layers');
-  const moves = await diffLocks(older.lock, newer.lock, layersDir);
+  // without a manifest, the default layers_dir
+  const repoDir = existsSync(path.join(options.projectDir, MANIFEST_FILE))
+    ? projectPaths(await loadProject(options.projectDir)).repoDir
+    : (repo: string): string => path.join(options.projectDir, 'layers', repo);
+  const moves = await diffLocks(older.lock, newer.lock, repoDir);
   if (options.json) process.stdout.write(`${JSON.stringify({ older: older.label, newer: newer.label, repos: moves }, null, 2)}\n`);
   else process.stdout.write(`${formatLockDiff(moves, { older: older.label, newer: newer.label }).join('\n')}\n`);
   if (options.exitCode && moves.some((m) => m.change !== 'unchanged')) process.exitCode = 1;

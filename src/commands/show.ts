@@ -3,6 +3,7 @@ import { loadProject } from '../manifest/load.js';
 import { loadOverrides, type OverrideFlags } from '../manifest/overrides.js';
 import { targetSettingsShape, type TargetSettings } from '../manifest/schema.js';
 import { resolveTarget } from '../manifest/target.js';
+import { resolvePatches } from '../layers/patches.js';
 
 export interface ShowOptions {
   projectDir: string;
@@ -28,8 +29,14 @@ export async function runShow(options: ShowOptions): Promise<void> {
     settings[key] = value;
     if (key !== 'variables') origins[key] ??= BUILT_IN;
   }
+  // where each repo comes from: a url (and the patches applied after checkout) or a folder of the project
+  const repos: Record<string, { url?: string; path?: string; patches?: string[] }> = {};
+  for (const [name, spec] of Object.entries(project.manifest.repos)) {
+    const patches = (await resolvePatches(project.dir, spec.patches ?? [])).map((p) => p.path);
+    repos[name] = spec.url === undefined ? { path: spec.path } : { url: spec.url, ...(patches.length > 0 ? { patches } : {}) };
+  }
   if (options.format === 'json') {
-    process.stdout.write(`${JSON.stringify({ target: target.name, overrideFiles: overrides.files, settings, origins }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ target: target.name, overrideFiles: overrides.files, settings, origins, repos }, null, 2)}\n`);
     return;
   }
   if (options.format === 'yaml') {
@@ -56,6 +63,11 @@ export async function runShow(options: ShowOptions): Promise<void> {
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map(([k, v, o]) => `${k.padEnd(widths[0]!)}  ${v.padEnd(widths[1]!)}  ${o}`.trimEnd());
   if (overrides.files.length > 0) lines.unshift(`override files: ${overrides.files.join(', ')}`);
+  lines.push('', 'repos');
+  for (const [name, repo] of Object.entries(repos)) {
+    const patches = repo.patches ? `, patches: ${repo.patches.join(', ')}` : '';
+    lines.push(`  ${name}  ${repo.path === undefined ? repo.url! : `local (${repo.path})`}${patches}`);
+  }
   process.stdout.write(`target ${target.name}\n${lines.join('\n')}\n`);
 }
 

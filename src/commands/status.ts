@@ -72,6 +72,15 @@ function humanStatus(status: ProjectStatus): string {
   out.push('repos');
   const width = Math.max(...status.repos.map((r) => r.repo.length));
   for (const r of status.repos) {
+    if (r.local) {
+      const state = !r.present
+        ? `missing: ${r.dir} does not exist`
+        : r.changed.length > 0
+          ? `dirty (${r.changed.length} changed)`
+          : 'clean';
+      out.push(`  ${r.repo.padEnd(width)}  local (${r.dir}), ${state}${r.untracked > 0 ? `, ${r.untracked} untracked` : ''}`);
+      continue;
+    }
     if (!r.present) {
       out.push(`  ${r.repo.padEnd(width)}  not checked out (${r.dir}): run \`yoctoforge sync\``);
       continue;
@@ -88,6 +97,10 @@ function humanStatus(status: ProjectStatus): string {
     );
     if (r.untracked > 0) parts.push(`${r.untracked} untracked`);
     if (r.localCommits > 0) parts.push(`${r.localCommits} local commit${r.localCommits === 1 ? '' : 's'}`);
+    if (r.patches)
+      parts.push(
+        `${r.patches.files} patch(es) ${r.patches.applied ? 'applied' : 'not applied'}${r.patches.changedSinceSync ? ', patches changed since sync (run `yoctoforge sync`)' : ''}`,
+      );
     parts.push(r.lock ? describePosition(r.lock) : 'not in the lock');
     if (r.upstream) parts.push(describePosition(r.upstream));
     out.push(`  ${r.repo.padEnd(width)}  ${parts.join(', ')}`);

@@ -39,8 +39,8 @@ export async function runUpgrade(options: UpgradeOptions): Promise<void> {
   }
 
   // The layout is read from the checkouts: the repository that holds both the core layer and BitBake is a combined poky.
-  const { layersDir } = projectPaths(project);
-  const [coreRepo, bitbake] = await Promise.all([findCoreRepo(project.manifest, layersDir), locateBitbake(project.manifest, layersDir)]);
+  const { repoDir } = projectPaths(project);
+  const [coreRepo, bitbake] = await Promise.all([findCoreRepo(project.manifest, repoDir), locateBitbake(project.manifest, repoDir)]);
   if (!coreRepo || !bitbake.ref)
     throw new InputError(
       'the core layer or BitBake is not in layers/: run `yoctoforge sync` before an upgrade',

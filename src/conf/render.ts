@@ -50,6 +50,9 @@ export async function renderConfText(
   const cache = project.manifest.cache ?? {};
   const buildDir = paths.buildDir(target.name);
   const layersFromTopdir = toPosix(path.relative(buildDir, paths.layersDir)) || '.';
+  const localRepos = new Set(Object.keys(project.manifest.repos).filter((name) => project.manifest.repos[name]!.path !== undefined));
+  const hasLocalLayers = layers.layers.some((l) => localRepos.has(l.repo));
+  const projectFromTopdir = hasLocalLayers ? toPosix(path.relative(buildDir, project.dir)) || '.' : undefined;
   const downloadsFromTopdir = existsSync(paths.restoredDownloadsDir)
     ? toPosix(path.relative(buildDir, paths.restoredDownloadsDir))
     : undefined;
@@ -59,6 +62,7 @@ export async function renderConfText(
     ['SSTATE_DIR', paths.sstateDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
     ['PERSISTENT_DIR', paths.persistentDir, 'YOCTOFORGE_* variables and cache: in the manifest'],
     ['YOCTOFORGE_LAYERS_FROM_TOPDIR', layersFromTopdir, 'layers_dir and build_dir in the manifest'],
+    ['YOCTOFORGE_PROJECT_FROM_TOPDIR', projectFromTopdir, 'build_dir in the manifest'],
     ['PREMIRRORS', downloadsFromTopdir, 'build_dir in the manifest'],
   ];
   for (const [what, value, check] of confPaths) {
@@ -94,7 +98,13 @@ export async function renderConfText(
   const bblayersConf = (await template('bblayers.conf.hbs'))({
     ...common,
     layersFromTopdir,
-    layers: layers.layers.map((l) => toPosix(path.relative(paths.layersDir, l.dir))),
+    projectFromTopdir,
+    // a local repo's layer from the project folder, every other one from the layers folder
+    layers: layers.layers.map((l) =>
+      localRepos.has(l.repo)
+        ? [`\${YOCTOFORGE_PROJECT_DIR}`, toPosix(path.relative(project.dir, l.dir))].filter((p) => p !== '').join('/')
+        : `\${YOCTOFORGE_LAYERS_DIR}/${toPosix(path.relative(paths.layersDir, l.dir))}`,
+    ),
     bblayersConf: target.bblayersConf?.trimEnd(),
     bblayersVersion: release.bblayersVersionLine,
     bblayersSearch: BBLAYERS_SEARCH_LINES.join('\n'),

@@ -4,7 +4,7 @@ import { kasEntries } from '../conf/lines.js';
 import { InputError } from '../errors.js';
 import { selectedLayers } from '../layers/check.js';
 import type { Lock } from '../lock/lock.js';
-import type { Manifest } from '../manifest/schema.js';
+import type { Manifest, RepoSpec } from '../manifest/schema.js';
 import type { Target } from '../manifest/target.js';
 import {
   BBLAYERS_CONF_KEYS,
@@ -42,7 +42,9 @@ export interface KasExport {
 }
 
 interface KasRepo {
-  url: string;
+  url?: string;
+  /** a repo without url: kas uses the folder as it is (relative to KAS_WORK_DIR) */
+  path?: string;
   refspec?: string;
   commit?: string;
   branch?: string;
@@ -69,6 +71,16 @@ export function exportKas(input: KasExportInput): KasExport {
   const selected = (repo: string, sub: string): boolean => chosen.some((l) => l.repo === repo && l.subPath === sub);
   const repos: Record<string, KasRepo> = {};
   for (const [name, spec] of orderedRepos(manifest)) {
+    if (spec.path !== undefined) {
+      // kas's own spelling of a folder used in place: no url, a path (relative to KAS_WORK_DIR)
+      repos[name] = { path: spec.path, ...kasLayers(name, spec) };
+      notExported.push(`repos.${name}.path: kas reads a relative path from KAS_WORK_DIR: run kas from the project folder`);
+      continue;
+    }
+    if (spec.patches)
+      notExported.push(
+        `repos.${name}.patches: ${spec.patches.join(', ')} (kas patches live in a repo of the kas file; apply them with yoctoforge sync)`,
+      );
     const locked = lock.repos[name];
     if (!locked) throw new InputError(`repos.${name} is not in layers.lock.yaml (run \`yoctoforge sync\`)`);
     const repo: KasRepo = { url: locked.url };
@@ -94,14 +106,16 @@ export function exportKas(input: KasExportInput): KasExport {
         }
       }
     }
+    repos[name] = { ...repo, ...kasLayers(name, spec) };
+  }
+
+  function kasLayers(name: string, spec: RepoSpec): Pick<KasRepo, 'layers'> {
     const subPaths = repoLayers(spec);
     const all = subPaths.every((sub) => selected(name, sub));
-    if (!(subPaths.length === 1 && subPaths[0] === '.' && all)) {
-      // kas adds the repo root when `layers` is missing; a repo none of whose layers the target
-      // uses is still listed (its layers disabled) so that an import gets the same repos back
-      repo.layers = Object.fromEntries(subPaths.map((sub) => [sub, selected(name, sub) ? null : 'disabled']));
-    }
-    repos[name] = repo;
+    // kas adds the repo root when `layers` is missing; a repo none of whose layers the target
+    // uses is still listed (its layers disabled) so that an import gets the same repos back
+    if (subPaths.length === 1 && subPaths[0] === '.' && all) return {};
+    return { layers: Object.fromEntries(subPaths.map((sub) => [sub, selected(name, sub) ? null : 'disabled'])) };
   }
 
   const localConfHeader = localConfEntries(target);

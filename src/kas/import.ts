@@ -35,7 +35,13 @@ export function importKas(
   const source = loadKasFiles(files, reader);
   const first = path.resolve(files[0]!);
   const targetName = options.targetName ?? defaultTargetName(first);
-  const result = kasToManifest(source.config, { baseDir: source.topRepo, origin: source.origin, ...options, targetName });
+  const result = kasToManifest(source.config, {
+    baseDir: source.topRepo,
+    origin: source.origin,
+    projectDir: path.dirname(path.resolve(options.outFile ?? 'layers.yaml')),
+    ...options,
+    targetName,
+  });
   const notCarried = [...source.notCarried, ...result.notCarried];
   const rel = (f: string): string => path.relative(path.dirname(path.resolve(options.outFile ?? 'layers.yaml')), f) || f;
   const text = renderManifest(result.manifest, source.files.map(rel), notCarried);

@@ -13,6 +13,8 @@ export interface KasImportOptions {
   targetName?: string;
   /** the repository holding the top kas file (its git work tree): what repos without url are */
   baseDir?: string;
+  /** the folder layers.yaml goes to: a repo without url inside it becomes a local repo (`path:`) */
+  projectDir?: string;
   /** `FILE:LINE` of a key path, for messages (KasSource.origin) */
   origin?: (keyPath: readonly string[]) => string;
 }
@@ -71,7 +73,7 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
   const repoDefaults = isMap(defaults.repos) ? defaults.repos : {};
   for (const key of Object.keys(defaults)) if (key !== 'repos') notCarried.push(`defaults.${key}: unknown to yoctoforge`);
   for (const key of Object.keys(repoDefaults)) {
-    if (key === 'patches') notCarried.push('defaults.repos.patches: yoctoforge applies no patches to layer repositories');
+    if (key === 'patches') notCarried.push('defaults.repos.patches: yoctoforge lists patches per repo (repos.NAME.patches)');
     else if (!['branch', 'tag', 'refspec'].includes(key)) notCarried.push(`defaults.repos.${key}: unknown to yoctoforge`);
   }
   const overrides = isMap(config.overrides) && isMap(config.overrides.repos) ? config.overrides.repos : {};
@@ -82,13 +84,22 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
   const repos: Record<string, RepoSpec> = {};
   /** per repo: its sub-layers and which of them kas puts in bblayers.conf */
   const layerUse: Array<{ repo: string; subs: string[]; enabled: string[] }> = [];
+  // kas: a repo without url is a folder used as it is; inside the project it is a local repo
+  const localDir = (r: KasMap): string | undefined => {
+    if (r.url !== undefined) return undefined;
+    const dir = typeof r.path === 'string' ? path.resolve(options.baseDir ?? '.', r.path) : path.resolve(options.baseDir ?? '.');
+    if (options.projectDir === undefined) return undefined;
+    const rel = path.relative(path.resolve(options.projectDir), dir);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep).join('/') || '.';
+  };
   for (const [name, raw] of Object.entries(kasRepos)) {
     const where = `repos.${name}`;
     const r: KasMap = isMap(raw) ? raw : {};
     for (const key of Object.keys(r)) {
-      if (key === 'patches') notCarried.push(`${where}.patches: yoctoforge applies no patches to layer repositories`);
-      else if (key === 'path') notCarried.push(`${where}.path: checkouts go to layers_dir/${name}`);
-      else if (key === 'name') notCarried.push(`${where}.name: checkouts are named after the repo key (${name})`);
+      if (key === 'patches') continue;
+      else if (key === 'path') {
+        if (r.url !== undefined) notCarried.push(`${where}.path: checkouts go to layers_dir/${name}`);
+      } else if (key === 'name') notCarried.push(`${where}.name: checkouts are named after the repo key (${name})`);
       else if (key === 'signed') {
         if (r.signed === true) notCarried.push(`${where}.signed: yoctoforge does not verify commit signatures`);
       } else if (key === 'allowed_signers') continue;
@@ -100,8 +111,11 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
     const ref = repoRef(r, repoDefaults, isMap(overrides[name]) ? overrides[name] : {}, where, notCarried, (key, message) =>
       fail(['repos', name, ...(key ? [key] : [])], message),
     );
+    const inProject = localDir(r);
     let url = ref.url;
-    if (url === undefined) {
+    if (url === undefined && inProject !== undefined) {
+      repos[name] = { path: inProject };
+    } else if (url === undefined) {
       const dir = typeof r.path === 'string' ? path.resolve(options.baseDir ?? '.', r.path) : path.resolve(options.baseDir ?? '.');
       url = dir;
       notCarried.push(
@@ -109,7 +123,10 @@ export function kasToManifest(config: KasMap, options: KasImportOptions = {}): K
       );
     }
     // kas does no version control operation on a repository without url: it takes the folder as it is
-    const spec: RepoSpec = { url, ...(ref.url === undefined ? {} : ref.ref) };
+    const spec: RepoSpec = repos[name] ?? { url, ...(ref.url === undefined ? {} : ref.ref) };
+    const patches = kasPatches(name, r.patches, (repo) => (isMap(kasRepos[repo]) ? localDir(kasRepos[repo]) : undefined), notCarried);
+    if (patches.length > 0 && spec.url !== undefined) spec.patches = patches;
+    else if (patches.length > 0) notCarried.push(`${where}.patches: a local repo is used as it is; its patches are not applied`);
 
     const layers = r.layers;
     let subs = ['.'];
@@ -277,4 +294,35 @@ function repoRef(
     } else throw fail('commit', `"${commit}" is not a commit id`);
   }
   return { url, ref: out };
+}
+
+/**
+ * kas `patches: {ID: {repo, path}}` (applied in ID order) as project paths: carried when the
+ * repo holding them is a folder of the project, listed as not carried otherwise.
+ */
+function kasPatches(name: string, raw: unknown, localDirOf: (repo: string) => string | undefined, notCarried: string[]): string[] {
+  if (!isMap(raw)) return [];
+  const where = `repos.${name}.patches`;
+  const out: string[] = [];
+  for (const id of Object.keys(raw).sort()) {
+    const entry = raw[id];
+    if (entry === null) continue;
+    if (!isMap(entry) || typeof entry.path !== 'string') {
+      notCarried.push(`${where}: ${id} is not a {repo, path} entry`);
+      continue;
+    }
+    // kas: without `repo`, the path is in the patched repo itself
+    const holder = typeof entry.repo === 'string' ? entry.repo : name;
+    const dir = localDirOf(holder);
+    if (dir === undefined) {
+      notCarried.push(
+        `${where}: ${id} (${entry.path} in repo ${holder}) is not a file of the project (copy it into the project and list it under patches:)`,
+      );
+      continue;
+    }
+    const file = path.posix.normalize(path.posix.join(dir, entry.path));
+    if (file.startsWith('../') || path.posix.isAbsolute(file)) notCarried.push(`${where}: ${id} (${entry.path}) lies outside the project`);
+    else out.push(file);
+  }
+  return out;
 }

@@ -19,11 +19,11 @@ export interface BitbakeLocation {
  * repository of the layout without poky) or one folder down (poky's bitbake/). Never from a
  * name: a repository called "bitbake" that holds something else is not BitBake.
  */
-export async function locateBitbake(manifest: Manifest, layersDir: string): Promise<BitbakeLocation> {
+export async function locateBitbake(manifest: Manifest, repoDir: (repo: string) => string): Promise<BitbakeLocation> {
   if (manifest.bitbake) {
-    const dir = path.join(layersDir, manifest.bitbake);
-    const repoDir = path.join(layersDir, manifest.bitbake.split('/')[0]!);
-    if (!(await isDir(repoDir)))
+    const [repo, ...inside] = manifest.bitbake.split('/');
+    const dir = path.join(repoDir(repo!), ...inside);
+    if (!(await isDir(repoDir(repo!))))
       return { ref: manifest.bitbake, problem: `bitbake: ${manifest.bitbake}: repository not synced (run \`yoctoforge sync\`)` };
     if (!(await holdsBitbake(dir)))
       return {
@@ -34,7 +34,7 @@ export async function locateBitbake(manifest: Manifest, layersDir: string): Prom
   }
   const found: string[] = [];
   for (const repo of Object.keys(manifest.repos)) {
-    const root = path.join(layersDir, repo);
+    const root = repoDir(repo);
     if (await holdsBitbake(root)) {
       found.push(repo);
       continue;
@@ -45,7 +45,8 @@ export async function locateBitbake(manifest: Manifest, layersDir: string): Prom
     }
   }
   if (found.length === 1) {
-    const dir = path.join(layersDir, found[0]!);
+    const [repo, ...inside] = found[0]!.split('/');
+    const dir = path.join(repoDir(repo!), ...inside);
     return { dir, ref: found[0], version: await bitbakeVersion(dir) };
   }
   if (found.length > 1)

@@ -65,20 +65,20 @@ function splitLayerRef(ref: string): [string, string | undefined] {
  * would provide one), version constraints, and LAYERSERIES_COMPAT against the core's series.
  */
 export async function inspectLayers(project: Project, target?: Target): Promise<LayerCheckResult> {
-  const { layersDir } = projectPaths(project);
+  const { repoDir } = projectPaths(project);
   const selection = selectedLayers(project.manifest, target);
   const layers: ResolvedLayer[] = [];
   const problems: string[] = [];
   const coreSeries: string[] = [];
   let unsynced = false;
   for (const { repo, subPath } of selection) {
-    const dir = path.join(layersDir, repo, subPath);
+    const dir = path.join(repoDir(repo), subPath);
     const id = subPath === '.' ? repo : `${repo}/${subPath}`;
     let conf: LayerConf;
     try {
       conf = await readLayerConf(dir);
     } catch (error) {
-      const repoExists = await isDir(path.join(layersDir, repo));
+      const repoExists = await isDir(repoDir(repo));
       unsynced ||= !repoExists;
       // a layer.conf that is there but unreadable (a FIFO, too large, an explosive expansion) says why
       if (repoExists && existsSync(path.join(dir, 'conf', 'layer.conf')) && error instanceof UserError) {
@@ -103,7 +103,7 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
   if (!core && problems.length === 0)
     problems.push('no selected layer provides the "core" collection (poky/meta or openembedded-core/meta)');
 
-  const known = await knownLayers(project, layersDir);
+  const known = await knownLayers(project, repoDir);
   for (const layer of layers) {
     for (const c of layer.collections) {
       for (const dep of c.depends) {
@@ -133,7 +133,7 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
       `series: the manifest says "${series}", but the core layer ${core.layer.id} is "${coreSeries.join(' ')}" (repos.${core.layer.repo} is on another release's branch; \`yoctoforge upgrade --series ${series}\` moves a project between releases)`,
     );
   }
-  const bitbake = await locateBitbake(project.manifest, layersDir);
+  const bitbake = await locateBitbake(project.manifest, repoDir);
   // An unsynced repository is already reported; it may well be the one that holds BitBake.
   if (bitbake.problem && !unsynced) problems.push(bitbake.problem);
   if (core && bitbake.version) {
@@ -150,9 +150,9 @@ export async function inspectLayers(project: Project, target?: Target): Promise<
 }
 
 /** The repository whose selected layer provides the "core" collection, read from the checkouts. */
-export async function findCoreRepo(manifest: Manifest, layersDir: string): Promise<string | undefined> {
+export async function findCoreRepo(manifest: Manifest, repoDir: (repo: string) => string): Promise<string | undefined> {
   for (const { repo, subPath } of selectedLayers(manifest)) {
-    const conf = await readLayerConf(path.join(layersDir, repo, subPath)).catch(() => undefined);
+    const conf = await readLayerConf(path.join(repoDir(repo), subPath)).catch(() => undefined);
     if (conf?.collections.some((c) => c.name === 'core')) return repo;
   }
   return undefined;
@@ -190,10 +190,13 @@ function orderLayers(layers: ResolvedLayer[], provided: Map<string, { layer: Res
 }
 
 /** collection → a layer in a synced repository (selected or not) that provides it. */
-async function knownLayers(project: Project, layersDir: string): Promise<Map<string, { id: string; repo: string; subPath: string }>> {
+async function knownLayers(
+  project: Project,
+  repoDir: (repo: string) => string,
+): Promise<Map<string, { id: string; repo: string; subPath: string }>> {
   const found = new Map<string, { id: string; repo: string; subPath: string }>();
   for (const repo of Object.keys(project.manifest.repos)) {
-    const root = path.join(layersDir, repo);
+    const root = repoDir(repo);
     for (const subPath of await findLayerDirs(root, 3)) {
       const conf = await readLayerConf(path.join(root, subPath)).catch(() => undefined);
       for (const c of conf?.collections ?? []) {

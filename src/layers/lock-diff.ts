@@ -41,7 +41,7 @@ export async function loadLockFrom(spec: string, projectDir: string): Promise<{ 
 }
 
 /** Which repos moved between two locks, with the commits in between from the local checkouts. */
-export async function diffLocks(older: Lock, newer: Lock, layersDir: string): Promise<RepoMove[]> {
+export async function diffLocks(older: Lock, newer: Lock, repoDir: (repo: string) => string): Promise<RepoMove[]> {
   const names = [...new Set([...Object.keys(older.repos), ...Object.keys(newer.repos)])].sort();
   return Promise.all(
     names.map(async (repo): Promise<RepoMove> => {
@@ -52,7 +52,7 @@ export async function diffLocks(older: Lock, newer: Lock, layersDir: string): Pr
       if (a.commit === b.commit) return { repo, change: 'unchanged', from: a.commit, to: b.commit };
       const move: RepoMove = { repo, change: 'moved', from: a.commit, to: b.commit };
       if (a.url !== b.url) move.note = `url changed from ${a.url} to ${b.url}`;
-      const checkout = path.join(layersDir, repo);
+      const checkout = repoDir(repo);
       if (!existsSync(path.join(checkout, '.git'))) return { ...move, note: `no checkout in ${checkout} to list the commits` };
       try {
         const git = await gitAt(checkout, false);

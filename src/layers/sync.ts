@@ -4,7 +4,8 @@ import { InputError, OperationError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
 import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writeLock, type Lock, type LockedRepo } from '../lock/lock.js';
 import { projectPaths } from '../manifest/paths.js';
-import type { RepoSpec } from '../manifest/schema.js';
+import { isRemoteRepo, type RemoteRepoSpec } from '../manifest/schema.js';
+import { applyPatches, resolvePatches, samePatches, type ResolvedPatch } from './patches.js';
 import { mapLimit } from '../util/concurrency.js';
 import { acquirePidfile } from '../util/pidfile.js';
 import {
@@ -44,13 +45,15 @@ export interface SyncOptions {
   onProgress?: (repo: string, message: string) => void;
 }
 
-export type RepoAction = 'cloned' | 'updated' | 'up-to-date' | 'left-dirty' | 'failed';
+export type RepoAction = 'cloned' | 'updated' | 'up-to-date' | 'local' | 'left-dirty' | 'failed';
 
 export interface RepoSyncResult {
   name: string;
   dir: string;
   action: RepoAction;
   commit?: string;
+  /** the commit the repo's patches made on top of `commit` */
+  patched?: string;
   /** what happened, for the report */
   detail: string;
 }
@@ -62,9 +65,13 @@ export interface SyncResult {
 }
 
 interface RepoJob extends CheckoutJob {
-  spec: RepoSpec;
+  spec: RemoteRepoSpec;
   /** the commit the lock held before, which is not "local work" */
   previouslyLocked?: string;
+  /** the lock's entry before this sync: its patches and the commit they made */
+  lockedBefore?: LockedRepo;
+  patches: ResolvedPatch[];
+  projectDir: string;
 }
 
 export interface SyncPlan {
@@ -109,19 +116,38 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
     path.join(layersDir, SYNC_PIDFILE),
     (pid) => `another yoctoforge sync (pid ${pid}) is working in ${layersDir}; wait for it to finish`,
   );
-  const jobs = Object.entries(project.manifest.repos).map(([name, spec]): RepoJob => {
-    const lockedRepo = lock?.repos[name];
-    const lockUsable = !options.update && lockedRepo !== undefined && !repoLockProblem(spec, lockedRepo, project.manifest.series);
-    return {
-      name,
-      spec,
-      url: spec.url,
-      dir: path.join(layersDir, name),
-      ref: followedRef(spec, project.manifest.series),
-      wanted: spec.commit ?? (lockUsable ? lockedRepo.commit : undefined),
-      previouslyLocked: lockedRepo?.commit,
-    };
-  });
+  const paths = projectPaths(project);
+  const jobs: RepoJob[] = [];
+  const localRepos: Array<[string, string]> = [];
+  try {
+    for (const [name, spec] of Object.entries(project.manifest.repos)) {
+      if (!isRemoteRepo(spec)) {
+        localRepos.push([name, spec.path!]);
+        continue;
+      }
+      const lockedRepo = lock?.repos[name];
+      const lockUsable = !options.update && lockedRepo !== undefined && !repoLockProblem(spec, lockedRepo, project.manifest.series);
+      const patches = await resolvePatches(project.dir, spec.patches ?? []);
+      if (options.locked && !samePatches(lockedRepo?.patches, patches)) {
+        throw new InputError(`--locked: the patches of ${name} are not the ones layers.lock.yaml records (run \`yoctoforge sync\`)`);
+      }
+      jobs.push({
+        name,
+        spec,
+        url: spec.url,
+        dir: paths.repoDir(name),
+        ref: followedRef(spec, project.manifest.series),
+        wanted: spec.commit ?? (lockUsable ? lockedRepo.commit : undefined),
+        previouslyLocked: lockedRepo?.commit,
+        lockedBefore: lockedRepo,
+        patches,
+        projectDir: project.dir,
+      });
+    }
+  } catch (error) {
+    await release();
+    throw error;
+  }
   const mode = options.cloneMode ?? project.manifest.sync?.clone ?? 'full';
 
   const finish = async (results: RepoSyncResult[]): Promise<SyncResult> => {
@@ -130,11 +156,16 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
       for (const job of jobs) {
         const result = results.find((r) => r.name === job.name);
         const moved = result && result.action !== 'left-dirty' && result.action !== 'failed';
-        const commit = moved ? result.commit : lock?.repos[job.name]?.commit;
-        if (!commit) continue;
-        const entry: LockedRepo = { url: job.spec.url, ...job.ref, commit };
+        if (!moved) {
+          if (lock?.repos[job.name]) newLock.repos[job.name] = lock.repos[job.name]!;
+          continue;
+        }
+        if (!result.commit) continue;
+        const entry: LockedRepo = { url: job.spec.url, ...job.ref, commit: result.commit };
+        if (job.patches.length > 0) Object.assign(entry, { patches: job.patches, patched: result.patched });
         newLock.repos[job.name] = entry;
       }
+      if (localRepos.length > 0) newLock.local = Object.fromEntries(localRepos.map(([name, dir]) => [name, { path: dir }]));
       const failed = results.filter((r) => r.action === 'failed' || r.action === 'left-dirty');
       const complete = failed.length === 0 && Object.keys(newLock.repos).length === jobs.length;
       let lockWritten = false;
@@ -155,7 +186,14 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
   };
 
   return {
-    repos: jobs.map((job) => ({ name: job.name, run: () => syncRepo(job, mode, options, recovered) })),
+    repos: [
+      ...jobs.map((job) => ({ name: job.name, run: () => syncRepo(job, mode, options, recovered) })),
+      // never cloned, fetched or moved: not even --force touches the project's own files
+      ...localRepos.map(([name, dir]) => ({
+        name,
+        run: async (): Promise<RepoSyncResult> => ({ name, dir: paths.repoDir(name), action: 'local', detail: `used in place (${dir})` }),
+      })),
+    ],
     jobs: options.jobs ?? project.manifest.sync?.jobs ?? 4,
     finish,
     abandon: release,
@@ -171,9 +209,9 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
     if (!exists) {
       report(`cloning ${job.spec.url}`);
       const commit = await cloneRepo(job, mode, options.interactive ?? false);
-      return { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
+      return await withPatches(job, { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` }, options, report);
     }
-    return await updateRepo(job, mode, options, report, recovering);
+    return await withPatches(job, await updateRepo(job, mode, options, report, recovering), options, report);
   } catch (error) {
     if (error instanceof LeftDirty) return { ...base, action: 'left-dirty', commit: error.head, detail: error.message };
     const ref = job.ref.branch ?? job.ref.tag;
@@ -185,6 +223,34 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
           : gitFailure(error);
     return { ...base, action: 'failed', detail };
   }
+}
+
+/** Applies the job's patches on the commit the checkout is at, unless HEAD already is their result. */
+async function withPatches(
+  job: RepoJob,
+  result: RepoSyncResult,
+  options: SyncOptions,
+  report: (m: string) => void,
+): Promise<RepoSyncResult> {
+  if (job.patches.length === 0 || result.patched || !result.commit) return result;
+  const git = await gitAt(job.dir, options.interactive ?? false);
+  const dirty = await uncommittedChanges(git);
+  if (dirty && !options.force) {
+    throw new LeftDirty(
+      `has uncommitted changes (${dirty}); its patches are not applied on top of them (commit or stash them, or use --force to discard)`,
+      await headCommit(git),
+    );
+  }
+  if ((await headCommit(git)) !== result.commit || dirty) await checkoutDetached(git, result.commit, options.force ?? false);
+  report(`applying ${job.patches.length} patch(es)`);
+  const patched = await applyPatches(job.name, job.dir, job.projectDir, result.commit, job.patches);
+  const n = job.patches.length;
+  return {
+    ...result,
+    action: result.action === 'up-to-date' ? 'updated' : result.action,
+    patched,
+    detail: `${result.detail}, ${n} patch(es) applied → ${patched.slice(0, 12)}`,
+  };
 }
 
 class LeftDirty extends Error {
@@ -209,6 +275,16 @@ async function updateRepo(
   }
   // Fast path: a detached HEAD already at the wanted commit needs no git process at all.
   const detached = await detachedHead(job.dir);
+  // HEAD is the commit the same patches made on the same base: nothing to do
+  const alreadyPatched = (baseCommit: string | undefined, headCommitNow: string | undefined): RepoSyncResult | undefined => {
+    const before = job.lockedBefore;
+    if (job.patches.length === 0 || !before?.patched || headCommitNow !== before.patched || baseCommit !== before.commit) return undefined;
+    if (!samePatches(before.patches, job.patches)) return undefined;
+    const detail = `at ${before.commit.slice(0, 12)} + ${job.patches.length} patch(es)`;
+    return { ...base, action: 'up-to-date', commit: before.commit, patched: before.patched, detail };
+  };
+  const patchedAlready = alreadyPatched(job.wanted, detached);
+  if (patchedAlready) return patchedAlready;
   if (job.wanted && detached === job.wanted) {
     return { ...base, action: 'up-to-date', commit: detached, detail: `at ${detached.slice(0, 12)}` };
   }
@@ -228,6 +304,8 @@ async function updateRepo(
   await setOrigin(git, job.url);
   report(job.wanted ? `fetching ${job.wanted.slice(0, 12)}` : `fetching ${job.ref.branch ?? job.ref.tag ?? 'HEAD'}`);
   const commit = await fetchWanted(git, job, mode);
+  const patchedAtFetched = alreadyPatched(commit, head);
+  if (patchedAtFetched) return patchedAtFetched;
   if (commit === head) {
     return { ...base, action: 'up-to-date', commit: head, detail: `at ${head.slice(0, 12)}` };
   }
@@ -239,7 +317,8 @@ async function updateRepo(
         `has uncommitted changes (${dirty}); left at ${head.slice(0, 12)} instead of ${commit.slice(0, 12)} (commit or stash them, or use --force to discard)`,
         head,
       );
-    if (head && head !== job.previouslyLocked && head !== job.spec.commit && (await hasLocalCommits(git))) {
+    const ours = [job.previouslyLocked, job.lockedBefore?.patched, job.spec.commit];
+    if (head && !ours.includes(head) && (await hasLocalCommits(git))) {
       throw new LeftDirty(
         `HEAD ${head.slice(0, 12)} has commits that no remote branch or tag contains; left as it is (push them, or use --force to move away from them)`,
         head,

@@ -5,22 +5,42 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { Project } from '../manifest/load.js';
 import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { parseYaml } from '../util/yaml.js';
-import { commitId, gitUrl, LOCK_FILE, MANIFEST_FILE, repoName, type RepoSpec } from '../manifest/schema.js';
+import {
+  commitId,
+  gitUrl,
+  isRemoteRepo,
+  LOCK_FILE,
+  MANIFEST_FILE,
+  projectPath,
+  repoName,
+  type RemoteRepoSpec,
+  type RepoSpec,
+} from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
   url: gitUrl,
   branch: z.string().optional(),
   tag: z.string().optional(),
+  /** the upstream commit the patches apply on; HEAD is `patched` */
   commit: commitId,
+  /** the manifest's patches in the order applied, each file with its content's hash */
+  patches: z.array(z.strictObject({ path: projectPath, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hash') })).optional(),
+  /** the commit the patches produced (reproducible: fixed identity and dates) */
+  patched: commitId.optional(),
 });
+
+/** A local repo (`path:` in the manifest): used in place, so there is no commit to lock. */
+const lockedLocalRepoSchema = z.strictObject({ path: projectPath });
 
 const lockSchema = z.strictObject({
   version: z.literal(1),
   // names become paths under layers/: `../../x` must never get that far
   repos: z.record(repoName, lockedRepoSchema),
+  local: z.record(repoName, lockedLocalRepoSchema).optional(),
 });
 
 export type LockedRepo = z.infer<typeof lockedRepoSchema>;
+export type LockedPatch = NonNullable<LockedRepo['patches']>[number];
 export type Lock = z.infer<typeof lockSchema>;
 
 export function lockFilePath(project: Project): string {
@@ -64,6 +84,16 @@ export function renderLock(lock: Lock): string {
     if (repo.branch) lines.push(`    branch: ${JSON.stringify(repo.branch)}`);
     if (repo.tag) lines.push(`    tag: ${JSON.stringify(repo.tag)}`);
     lines.push(`    commit: ${repo.commit}`);
+    if (repo.patches) {
+      lines.push('    patches:');
+      for (const p of repo.patches) lines.push(`      - path: ${JSON.stringify(p.path)}`, `        sha256: ${p.sha256}`);
+    }
+    if (repo.patched) lines.push(`    patched: ${repo.patched}`);
+  }
+  const local = Object.keys(lock.local ?? {}).sort();
+  if (local.length > 0) {
+    lines.push('# Repos kept in the project itself, used in place: no commit to lock.', 'local:');
+    for (const name of local) lines.push(`  ${name}:`, `    path: ${JSON.stringify(lock.local![name]!.path)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -96,17 +126,24 @@ export async function readCurrentLock(project: Project, what: string): Promise<L
 export function lockStaleness(project: Project, lock: Lock): string[] {
   const repos = project.manifest.repos;
   const reasons = Object.entries(repos).flatMap(([name, spec]) => {
-    const problem = repoLockProblem(spec, lock.repos[name], project.manifest.series);
+    const problem = isRemoteRepo(spec)
+      ? repoLockProblem(spec, lock.repos[name], project.manifest.series)
+      : localLockProblem(spec.path!, lock.local?.[name]);
     return problem ? [`${name}: ${problem}`] : [];
   });
-  for (const name of Object.keys(lock.repos)) {
+  for (const name of [...Object.keys(lock.repos), ...Object.keys(lock.local ?? {})]) {
     if (!(name in repos)) reasons.push(`${name}: in the lock but no longer in the manifest`);
   }
   return reasons;
 }
 
+function localLockProblem(dir: string, locked: { path: string } | undefined): string | undefined {
+  if (!locked) return 'not in the lock';
+  return locked.path === dir ? undefined : `path changed (${locked.path} → ${dir})`;
+}
+
 /** Why one lock entry does not describe its manifest entry, or undefined when it does. */
-export function repoLockProblem(spec: RepoSpec, locked: LockedRepo | undefined, series: string | undefined): string | undefined {
+export function repoLockProblem(spec: RemoteRepoSpec, locked: LockedRepo | undefined, series: string | undefined): string | undefined {
   if (!locked) return 'not in the lock';
   if (locked.url !== spec.url) return `url changed (${locked.url} → ${spec.url})`;
   const ref = followedRef(spec, series);

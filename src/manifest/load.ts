@@ -1,3 +1,4 @@
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isNode, isScalar, type Document, type LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -21,7 +22,44 @@ export async function loadProject(projectDir: string): Promise<Project> {
   const manifestFile = path.join(dir, MANIFEST_FILE);
   const text = await readInputFile(manifestFile, { what: 'manifest', maxBytes: INPUT_LIMITS.manifest, optional: true });
   if (text === undefined) throw new InputError(`no ${MANIFEST_FILE} in ${dir} (run \`yoctoforge init\` to create one)`);
-  return { dir, manifestFile, manifest: parseManifest(text, manifestFile), manifestText: text };
+  const manifest = parseManifest(text, manifestFile);
+  await checkProjectPaths(dir, manifest, text, manifestFile);
+  return { dir, manifestFile, manifest, manifestText: text };
+}
+
+/**
+ * Local repos and patches name paths in the project. The schema keeps out `..` and absolute
+ * paths; on disk each must exist and stay inside the project once symlinks are followed (the
+ * container mounts only the project, and bundle and clean must never reach outside it).
+ */
+async function checkProjectPaths(dir: string, manifest: Manifest, text: string, file: string): Promise<void> {
+  const wanted: Array<{ keyPath: string[]; rel: string; kind: 'directory' | 'file or directory' }> = [];
+  for (const [name, spec] of Object.entries(manifest.repos)) {
+    if (spec.path !== undefined) wanted.push({ keyPath: ['repos', name, 'path'], rel: spec.path, kind: 'directory' });
+    (spec.patches ?? []).forEach((p, i) =>
+      wanted.push({ keyPath: ['repos', name, 'patches', String(i)], rel: p, kind: 'file or directory' }),
+    );
+  }
+  if (wanted.length === 0) return;
+  const root = await realpath(dir);
+  const problems: Array<{ keyPath: string[]; why: string }> = [];
+  for (const { keyPath, rel, kind } of wanted) {
+    const real = await realpath(path.join(dir, rel)).catch(() => undefined);
+    const info = real === undefined ? undefined : await stat(real);
+    if (real === undefined || !info)
+      problems.push({ keyPath, why: `expected an existing ${kind} in the project, found nothing at ${rel}` });
+    else if (real !== root && !real.startsWith(root + path.sep))
+      problems.push({ keyPath, why: `expected a ${kind} inside the project, but ${rel} leads outside it through a symlink` });
+    else if (kind === 'directory' ? !info.isDirectory() : !info.isDirectory() && !info.isFile())
+      problems.push({ keyPath, why: `expected a ${kind}, found something else at ${rel}` });
+  }
+  if (problems.length === 0) return;
+  const { doc, lineCounter } = parseYaml(text, file, `invalid manifest ${file}`);
+  const label = path.basename(file);
+  throw problemsError(
+    `invalid manifest ${file}`,
+    problems.map(({ keyPath, why }) => `${position(valueNode(doc, keyPath), lineCounter, label)}: ${formatPath(keyPath)}: ${why}`),
+  );
 }
 
 /** Parses and validates manifest text; every problem becomes one `file:line:col: key: ...` line. */

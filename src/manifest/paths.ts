@@ -7,6 +7,11 @@ export const RESTORED_DOWNLOADS_DIR = 'bundle-downloads';
 
 export interface ProjectPaths {
   layersDir: string;
+  /**
+   * Where a repo's checkout is: layers_dir/NAME for a repo with a url, the folder in the project
+   * for a local one (`path:`). Every reader of a checkout asks here rather than joining names.
+   */
+  repoDir(name: string): string;
   /** the project's RESTORED_DOWNLOADS_DIR */
   restoredDownloadsDir: string;
   buildRoot: string;
@@ -39,8 +44,13 @@ export function projectPaths(project: Project, env: NodeJS.ProcessEnv = process.
       ? inProject(m.cache.dir)
       : path.join(userCache, 'yoctoforge');
   const buildRoot = inProject(m.build_dir ?? 'build');
+  const layersDir = inProject(m.layers_dir ?? 'layers');
   return {
-    layersDir: inProject(m.layers_dir ?? 'layers'),
+    layersDir,
+    repoDir: (name) => {
+      const local = m.repos[name]?.path;
+      return local === undefined ? path.join(layersDir, name) : inProject(local);
+    },
     restoredDownloadsDir: inProject(RESTORED_DOWNLOADS_DIR),
     buildRoot,
     buildDir: (target) => path.join(buildRoot, target),

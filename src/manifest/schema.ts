@@ -48,16 +48,54 @@ export const gitUrl = z
   .regex(/^(?!-)/, 'a git URL or path, not an option')
   .regex(/^(?!(fd|ext)::)/i, 'a git URL or path (the fd:: and ext:: transports are refused)');
 
+/**
+ * A path inside the project, relative to it: a local repo (`path:`) or a patch file or folder.
+ * The pattern already keeps out `..`, absolute paths and conf syntax; load.ts checks on disk that
+ * it exists and does not leave the project through a symlink.
+ */
+export const projectPath = z
+  .string()
+  .regex(
+    /^(\.\/?|(\.\/)?(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*\/?)$/,
+    'a relative path inside the project, or "." (letters, digits, . _ - and /; no .., no absolute path)',
+  )
+  .transform((v) => v.replace(/^\.\/(?=.)/, '').replace(/\/+$/, '') || '.');
+
 export const repoSchema = z
   .strictObject({
-    url: gitUrl,
+    url: gitUrl.optional(),
+    /**
+     * A repo kept in the project itself (kas: a repo with `path:` and no `url`): used in place,
+     * never cloned, fetched or moved by sync.
+     */
+    path: projectPath.optional(),
     branch: gitRef.optional(),
     tag: gitRef.optional(),
     commit: commitId.optional(),
     /** sub-layers inside the repo (default ["."]); [] for a repo that holds no layers, such as bitbake (kas: `layers: {}`) */
     layers: z.array(subLayerPath).optional(),
+    /** patch files or folders of `git format-patch` output in the project, applied in order after checkout */
+    patches: z.array(projectPath).min(1).optional(),
   })
-  .refine((r) => !(r.branch && r.tag), { message: 'either branch or tag, not both', path: ['tag'] });
+  .refine((r) => !(r.branch && r.tag), { message: 'either branch or tag, not both', path: ['tag'] })
+  .superRefine((r, ctx) => {
+    if (r.url === undefined && r.path === undefined)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a git URL (or `path: FOLDER` for a repo kept in the project)' });
+    else if (r.url !== undefined && r.path !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: 'either url (a repository to clone) or path (a folder of this project), not both',
+      });
+  })
+  .refine((r) => r.url === undefined || !/^\.\.?\//.test(r.url), {
+    message: 'a git URL; a folder of this project is a local repo: write `path: FOLDER` instead of url',
+    path: ['url'],
+  })
+  .refine((r) => r.path === undefined || (!r.branch && !r.tag && !r.commit && !r.patches), {
+    message: 'a local repo (path:) is used as it is: branch, tag, commit and patches apply only to a repo with a url',
+    path: ['path'],
+  });
 
 const groupSchema = z.strictObject({
   name: accountName,
@@ -249,6 +287,12 @@ export const manifestSchema = z
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type RepoSpec = z.infer<typeof repoSchema>;
+/** A repo sync clones: one with a url. */
+export type RemoteRepoSpec = RepoSpec & { url: string };
+
+export function isRemoteRepo(spec: RepoSpec): spec is RemoteRepoSpec {
+  return spec.url !== undefined;
+}
 export type TargetSettings = z.infer<typeof targetSchema>;
 export type GroupSpec = z.infer<typeof groupSchema>;
 export type UserSpec = z.infer<typeof userSchema>;

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, parseDocument, type YAMLMap, type Document } from 'yaml';
 import { InputError } from '../errors.js';
 import { repoLayers } from './repo-layers.js';
-import type { Manifest, RepoSpec } from './schema.js';
+import { isRemoteRepo, type Manifest, type RemoteRepoSpec } from './schema.js';
 import { findRelease, type Release } from './series.js';
 
 /** One repository of the manifest after the move, with the reference the checks fetch. */
@@ -52,6 +52,8 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
   for (const pair of [...reposNode.items]) {
     const name = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const spec = manifest.repos[name]!;
+    // a local repo is the project's own: it moves with the project, not with the release
+    if (!isRemoteRepo(spec)) continue;
     if (name === pokyRepo && to.layout === 'split') {
       const index = reposNode.items.indexOf(pair);
       const pokyLayers = repoLayers(spec);
@@ -113,7 +115,7 @@ export function planUpgrade(manifestText: string, manifest: Manifest, to: Releas
   };
 }
 
-function movedRepo(doc: Document, name: string, spec: RepoSpec, from: string, to: Release, notes: string[]): PlannedRepo {
+function movedRepo(doc: Document, name: string, spec: RemoteRepoSpec, from: string, to: Release, notes: string[]): PlannedRepo {
   const layers = repoLayers(spec);
   const base = { name, url: spec.url, layers, added: false };
   if (spec.tag) {

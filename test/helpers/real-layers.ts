@@ -3,6 +3,14 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 import { tempDir } from './git-fixtures.js';
 
+/** The public URLs of the four scarthgap repositories, which YOCTOFORGE_REAL_LAYERS holds copies of. */
+export const SCARTHGAP_URLS: Record<string, string> = {
+  poky: 'https://git.yoctoproject.org/poky',
+  'meta-openembedded': 'https://github.com/openembedded/meta-openembedded',
+  'meta-raspberrypi': 'https://github.com/agherzan/meta-raspberrypi',
+  'meta-virtualization': 'https://git.yoctoproject.org/meta-virtualization',
+};
+
 export interface RealLayersProject {
   env: NodeJS.ProcessEnv;
   /** an empty project folder */

@@ -415,9 +415,11 @@ local_conf_header:
       /^defaults.repos.patches: /m,
       /^repos.poky.patches: /m,
       /^repos.poky.path: /m,
-      /^repos.meta-custom: no url/m,
     ])
       expect(joined).toMatch(expected);
+    // a repo without url is the folder of the kas file, here the project: a local repo, used in place as kas does
+    expect(joined).not.toMatch(/^repos.meta-custom/m);
+    expect(result.manifest.repos['meta-custom']).toEqual({ path: '.' });
     // kas's defaults (core-image-minimal, MACHINE ??= "qemux86-64") are written as kas writes them: nothing is lost
     expect(joined).not.toMatch(/^(machine|target|distro): not set/m);
     const t = targetOf(result.text, dir, 'custom');

@@ -47,7 +47,9 @@ describe('manifest validation', () => {
   it('reports a missing required key at its parent', () => {
     const p = problems(base.replace('    url: https://git.yoctoproject.org/poky\n', ''));
     expect(p).toHaveLength(1);
-    expect(p[0]).toMatch(/^layers\.yaml:5:5: repos\.poky\.url: expected a string, found nothing$/);
+    expect(p[0]).toMatch(
+      /^layers\.yaml:5:5: repos\.poky\.url: expected a git URL \(or `path: FOLDER` for a repo kept in the project\), found nothing$/,
+    );
   });
 
   it('reports enum, regex, literal and refinement failures', () => {

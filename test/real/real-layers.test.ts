@@ -7,15 +7,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/git-fixtures.js';
-import { realLayersProject } from '../helpers/real-layers.js';
+import { realLayersProject, SCARTHGAP_URLS } from '../helpers/real-layers.js';
 
 const REAL = process.env.YOCTOFORGE_REAL_LAYERS;
-const URLS: Record<string, string> = {
-  poky: 'https://git.yoctoproject.org/poky',
-  'meta-openembedded': 'https://github.com/openembedded/meta-openembedded',
-  'meta-raspberrypi': 'https://github.com/agherzan/meta-raspberrypi',
-  'meta-virtualization': 'https://git.yoctoproject.org/meta-virtualization',
-};
+const URLS = SCARTHGAP_URLS;
 
 if (!REAL) {
   describe('real scarthgap layers', () => {
