@@ -4,7 +4,7 @@ import { InputError, OperationError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
 import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writeLock, type Lock, type LockedRepo } from '../lock/lock.js';
 import { projectPaths } from '../manifest/paths.js';
-import type { RepoSpec } from '../manifest/schema.js';
+import { matchesPin, type RepoSpec } from '../manifest/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { acquirePidfile } from '../util/pidfile.js';
 import {
@@ -118,7 +118,8 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
       url: spec.url,
       dir: path.join(layersDir, name),
       ref: followedRef(spec, project.manifest.series),
-      wanted: spec.commit ?? (lockUsable ? lockedRepo.commit : undefined),
+      // the lock holds a pin's full id (an abbreviated pin is resolved in the clone once)
+      wanted: (lockUsable ? lockedRepo.commit : undefined) ?? spec.commit,
       previouslyLocked: lockedRepo?.commit,
     };
   });
@@ -239,7 +240,7 @@ async function updateRepo(
         `has uncommitted changes (${dirty}); left at ${head.slice(0, 12)} instead of ${commit.slice(0, 12)} (commit or stash them, or use --force to discard)`,
         head,
       );
-    if (head && head !== job.previouslyLocked && head !== job.spec.commit && (await hasLocalCommits(git))) {
+    if (head && head !== job.previouslyLocked && !(job.spec.commit && matchesPin(head, job.spec.commit)) && (await hasLocalCommits(git))) {
       throw new LeftDirty(
         `HEAD ${head.slice(0, 12)} has commits that no remote branch or tag contains; left as it is (push them, or use --force to move away from them)`,
         head,

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { Project } from '../manifest/load.js';
 import { INPUT_LIMITS, readInputFile } from '../util/input.js';
 import { parseYaml } from '../util/yaml.js';
-import { commitId, gitUrl, LOCK_FILE, MANIFEST_FILE, repoName, type RepoSpec } from '../manifest/schema.js';
+import { commitId, gitUrl, LOCK_FILE, MANIFEST_FILE, matchesPin, repoName, type RepoSpec } from '../manifest/schema.js';
 
 const lockedRepoSchema = z.strictObject({
   url: gitUrl,
@@ -113,7 +113,7 @@ export function repoLockProblem(spec: RepoSpec, locked: LockedRepo | undefined, 
   if ((ref.branch ?? '') !== (locked.branch ?? '') || (ref.tag ?? '') !== (locked.tag ?? '')) {
     return `ref changed (${describeRef(locked)} → ${describeRef(ref)})`;
   }
-  if (spec.commit && spec.commit !== locked.commit) {
+  if (spec.commit && !matchesPin(locked.commit, spec.commit)) {
     return `pinned commit ${spec.commit.slice(0, 12)} but locked ${locked.commit.slice(0, 12)}`;
   }
   return undefined;
