@@ -189,6 +189,15 @@ export async function headCommit(git: SimpleGit): Promise<string> {
   return (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
 }
 
+/** The commit a tag of origin points at, fetching the tag when the clone lacks it. */
+export async function tagCommit(git: SimpleGit, tag: string, mode: CloneMode): Promise<string> {
+  const ref = `refs/tags/${tag}`;
+  const local = (await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '')).trim();
+  if (local) return local;
+  await git.raw(['fetch', '--quiet', '--force', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', `+${ref}:${ref}`]);
+  return (await git.raw(['rev-parse', `${ref}^{commit}`])).trim();
+}
+
 async function isShallow(git: SimpleGit): Promise<boolean> {
   return (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
 }

@@ -19,6 +19,7 @@ import {
   isDirectory,
   removeAbandonedClones,
   setOrigin,
+  tagCommit,
   uncommittedChanges,
   type CheckoutJob,
   type CloneMode,
@@ -169,12 +170,23 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
   try {
     await removeAbandonedClones(job);
     const exists = await isDirectory(job.dir);
+    let result: RepoSyncResult;
     if (!exists) {
       report(`cloning ${job.spec.url}`);
       const commit = await cloneRepo(job, mode, options.interactive ?? false);
-      return { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
+      result = { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
+    } else result = await updateRepo(job, mode, options, report, recovering);
+    // kas refuses a tag and a commit that disagree; checked on every sync, so a refused pin is never locked later
+    if (job.spec.tag && job.spec.commit && result.commit) {
+      const git = await gitAt(job.dir, options.interactive ?? false);
+      const tagged = await tagCommit(git, job.spec.tag, mode);
+      if (!matchesPin(tagged, job.spec.commit)) {
+        throw new InputError(
+          `repos.${job.name}: tag "${job.spec.tag}" is at ${tagged.slice(0, 12)}, not at commit ${job.spec.commit} (kas refuses the mismatch too): fix the tag or the commit`,
+        );
+      }
     }
-    return await updateRepo(job, mode, options, report, recovering);
+    return result;
   } catch (error) {
     if (error instanceof LeftDirty) return { ...base, action: 'left-dirty', commit: error.head, detail: error.message };
     const ref = job.ref.branch ?? job.ref.tag;

@@ -2,7 +2,7 @@
 // README). Needs YOCTOFORGE_KAS_SRC (a git repository of kas with the tag 5.4) and
 // YOCTOFORGE_BITBAKE_SRC (a git repository of BitBake or poky); YOCTOFORGE_KAS_MIRRORS (a folder
 // of OWNER+NAME/repo git mirrors) answers the real repositories, others are generated.
-// YOCTOFORGE_KAS_CASE=SUBSTRING runs only the matching cases; the verdicts are written to
+// YOCTOFORGE_KAS_CASE=SUBSTRING[,SUBSTRING...] runs only the matching cases; the verdicts are written to
 // $YOCTOFORGE_KAS_REPORT (JSON) when it is set.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import { corpusCases, runCase, toolsFromEnv, type Tools, type Verdict } from './
 const work = path.join(os.tmpdir(), `yf-kas-diff-${process.pid}`);
 const tools: Tools | string = toolsFromEnv(work);
 const filter = process.env.YOCTOFORGE_KAS_CASE;
-const cases = corpusCases().filter((c) => !filter || c.name.includes(filter));
+const cases = corpusCases().filter((c) => !filter || filter.split(',').some((part) => c.name.includes(part)));
 
 /**
  * Cases where yoctoforge does not (yet) build what kas builds, each with the reason. A case

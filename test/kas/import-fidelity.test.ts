@@ -314,6 +314,27 @@ describe('import kas builds what kas builds (issue 13)', () => {
     }
   });
 
+  it('a tag and a commit that disagree are refused by sync, on every run, as kas refuses them', () => {
+    const upstream = dir('kas-tagpin-up');
+    git(upstream, 'init', '--quiet', '--initial-branch=main');
+    git(upstream, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'one');
+    git(upstream, 'tag', 'v1');
+    git(upstream, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'two');
+    const second = git(upstream, 'rev-parse', 'HEAD');
+    const top = write(
+      dir('kas-tagpin'),
+      'top.yml',
+      `header:\n  version: 14\nmachine: qemux86-64\n${pokyRepos(`  extra:\n    url: ${upstream}\n    tag: v1\n    commit: ${second}\n    layers:\n      meta-extra:\n`)}`,
+    );
+    const imported = importFiles([top]);
+    expect(imported.code, imported.stderr).toBe(0);
+    for (let run = 0; run < 2; run++) {
+      const sync = runCli(['sync'], { cwd: imported.project, env: world.env });
+      expect(sync.code).not.toBe(0);
+      expect(sync.stdout + sync.stderr).toMatch(/repos\.extra: tag "v1" is at [0-9a-f]{12}, not at commit/);
+    }
+  });
+
   it('input kas rejects is refused with file, line and key', () => {
     const d = dir('kas-reject');
     const u = world.upstreams;
