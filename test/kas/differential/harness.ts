@@ -304,6 +304,8 @@ export interface Build {
   log: string;
   /** why BitBake could not start on this build (a layer without conf/layer.conf, a conf the tool refused to write) */
   unusable?: string;
+  /** yoctoforge only: what its import listed as not carried over ([] when it said every setting was) */
+  notCarried?: string[];
 }
 
 export type Outcome = { ok: true; build: Build } | { ok: false; error: string };
@@ -387,9 +389,11 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
   ];
   let log = '';
   let unusable: string | undefined;
+  let notCarried: string[] = [];
   for (const args of steps) {
     const r = run(process.execPath, [CLI, ...args], { cwd: project, env });
     log += r.stdout + r.stderr;
+    if (args[0] === 'import') notCarried = notCarriedList(r.stdout);
     if (r.status === 0) continue;
     const error = `${args.slice(0, 2).join(' ')}: ${lastLines(r.stderr || r.stdout)}`;
     if (args[0] !== 'config') return { ok: false, error };
@@ -400,10 +404,45 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
   for (const [name, spec] of Object.entries(isMap(lock.repos) ? lock.repos : {})) {
     if (isMap(spec) && typeof spec.commit === 'string' && typeof spec.url === 'string' && spec.url !== p.src) commits[name] = spec.commit;
   }
-  if (unusable) return { ok: true, build: { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable } };
+  if (unusable) return { ok: true, build: { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable, notCarried } };
   const builds = readdirSync(path.join(project, 'build'));
   if (builds.length !== 1) return { ok: false, error: `expected one build folder, found ${builds.join(', ')}` };
-  return { ok: true, build: readBuild(tools, path.join(project, 'build', builds[0]!), p.src, commits, log) };
+  return { ok: true, build: { ...readBuild(tools, path.join(project, 'build', builds[0]!), p.src, commits, log), notCarried } };
+}
+
+/** The items of `import kas`'s "not carried over from kas (N):" list; [] after "every kas setting was carried over". */
+export function notCarriedList(importOutput: string): string[] {
+  const lines = importOutput.split('\n');
+  const start = lines.findIndex((l) => /^not carried over from kas \(\d+\):$/.test(l));
+  if (start < 0) {
+    if (!/^every kas setting was carried over$/m.test(importOutput)) throw new Error(`import kas printed neither list nor "every kas setting was carried over":\n${importOutput}`);
+    return [];
+  }
+  const items: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('  - ')) break;
+    items.push(line.slice(4));
+  }
+  return items;
+}
+
+/**
+ * The difference's subject as the import would name it in its list: the variable, the repo, or
+ * "layers". A refusal (the build is unusable) is not silent: the user saw the error.
+ */
+function subjectOf(diff: string): string | undefined {
+  const m = /^(?:local\.conf|bblayers\.conf) (\S+):|^commit of (\S+):|^(layers):/.exec(diff);
+  return m?.[1] ?? m?.[2] ?? m?.[3];
+}
+
+/** Differences in what is built that no item of the import's "not carried over" list names. */
+export function unreportedDifferences(diffs: string[], notCarried: string[]): string[] {
+  return diffs.filter((d) => {
+    const subject = subjectOf(d);
+    if (subject === undefined) return false;
+    const named = new RegExp(`(^|[^A-Za-z0-9_])${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^A-Za-z0-9_]|$)`);
+    return !notCarried.some((item) => named.test(item) || (subject === 'layers' && /\blayers?\b/.test(item)));
+  });
 }
 
 function readBuild(tools: Tools, buildDir: string, src: string, commits: Record<string, string>, log: string): Build {
@@ -498,7 +537,7 @@ export function compareBuilds(kas: Build, yf: Build): string[] {
 export type Verdict =
   | { verdict: 'same'; notes: string[] }
   | { verdict: 'both refuse'; kas: string; yoctoforge: string }
-  | { verdict: 'differs'; diffs: string[] }
+  | { verdict: 'differs'; diffs: string[]; unreported: string[] }
   | { verdict: 'yoctoforge fails'; kas: 'ok'; yoctoforge: string }
   | { verdict: 'yoctoforge accepts what kas refuses'; kas: string };
 
@@ -522,9 +561,10 @@ export function judge(kas: Outcome, yf: Outcome): Verdict {
   }
   if (!yf.ok) return { verdict: 'yoctoforge fails', kas: 'ok', yoctoforge: yf.error };
   const diffs = compareBuilds(kas.build, yf.build);
-  if (diffs.length > 0) return { verdict: 'differs', diffs };
+  if (diffs.length > 0) return { verdict: 'differs', diffs, unreported: unreportedDifferences(diffs, yf.build.notCarried ?? []) };
   if (kas.build.unusable && yf.build.unusable) return { verdict: 'both refuse', kas: kas.build.unusable, yoctoforge: yf.build.unusable };
-  return { verdict: 'same', notes: [] };
+  // listed as lost, yet nothing the harness compares differs: behaviour outside the conf (signatures, patches), or an over-report
+  return { verdict: 'same', notes: (yf.build.notCarried ?? []).map((n) => `listed as not carried, no difference found: ${n}`) };
 }
 
 /** Runs one case in its own folder under work. */
