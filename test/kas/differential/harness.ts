@@ -382,22 +382,26 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
   const project = path.join(work, 'yf');
   mkdirSync(project, { recursive: true });
   const env = toolEnv(p, { CI: 'true', YOCTOFORGE_CACHE_DIR: path.join(work, 'yf-cache') });
-  const steps: string[][] = [
-    ['import', 'kas', ...c.files.map((f) => path.join(p.src, f)), '-o', path.join(project, 'layers.yaml')],
-    ['sync'],
-    ['config'],
-  ];
   let log = '';
   let unusable: string | undefined;
   let notCarried: string[] = [];
-  for (const args of steps) {
+  const step = (args: string[]): { ok: true } | { ok: false; error: string } => {
     const r = run(process.execPath, [CLI, ...args], { cwd: project, env });
     log += r.stdout + r.stderr;
-    if (args[0] === 'import') notCarried = notCarriedList(r.stdout);
-    if (r.status === 0) continue;
-    const error = `${args.slice(0, 2).join(' ')}: ${lastLines(r.stderr || r.stdout)}`;
-    if (args[0] !== 'config') return { ok: false, error };
-    unusable = error;
+    if (args[0] === 'import' && r.status === 0) notCarried = notCarriedList(r.stdout);
+    return r.status === 0 ? { ok: true } : { ok: false, error: `${args.slice(0, 2).join(' ')}: ${lastLines(r.stderr || r.stdout)}` };
+  };
+  for (const args of [['import', 'kas', ...c.files.map((f) => path.join(p.src, f)), '-o', path.join(project, 'layers.yaml')], ['sync']]) {
+    const r = step(args);
+    if (!r.ok) return r;
+  }
+  // kas builds every image of `target:` in one bitbake call with one conf; the import writes a
+  // target per image: each one's conf is rendered and must be the same build
+  const manifest = parse(readFileSync(path.join(project, 'layers.yaml'), 'utf8'), { uniqueKeys: false }) as YamlMap;
+  const targets = Object.keys(isMap(manifest.targets) ? manifest.targets : {});
+  for (const target of targets) {
+    const r = step(targets.length > 1 ? ['config', target] : ['config']);
+    if (!r.ok) unusable ??= r.error;
   }
   const lock = parse(readFileSync(path.join(project, 'layers.lock.yaml'), 'utf8')) as YamlMap;
   const commits: Record<string, string> = {};
@@ -405,9 +409,14 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
     if (isMap(spec) && typeof spec.commit === 'string' && typeof spec.url === 'string' && spec.url !== p.src) commits[name] = spec.commit;
   }
   if (unusable) return { ok: true, build: { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable, notCarried } };
-  const builds = readdirSync(path.join(project, 'build'));
-  if (builds.length !== 1) return { ok: false, error: `expected one build folder, found ${builds.join(', ')}` };
-  return { ok: true, build: { ...readBuild(tools, path.join(project, 'build', builds[0]!), p.src, commits, log), notCarried } };
+  const builds = readdirSync(path.join(project, 'build')).sort();
+  if (builds.length !== targets.length) return { ok: false, error: `expected ${targets.length} build folder(s), found ${builds.join(', ')}` };
+  const [first, ...others] = builds.map((b) => readBuild(tools, path.join(project, 'build', b), p.src, commits, log));
+  for (const [i, other] of others.entries()) {
+    const diffs = compareBuilds(first!, other);
+    if (diffs.length > 0) return { ok: false, error: `targets ${builds[0]} and ${builds[i + 1]} of one kas file render different builds: ${diffs.join('; ')}` };
+  }
+  return { ok: true, build: { ...first!, notCarried } };
 }
 
 /** The items of `import kas`'s "not carried over from kas (N):" list; [] after "every kas setting was carried over". */
