@@ -214,9 +214,7 @@ function missingCommit(job: CheckoutJob): never {
 async function resolveCommit(git: SimpleGit, job: CheckoutJob): Promise<string | undefined> {
   const wanted = job.wanted!;
   if (isFullId(wanted)) return (await hasCommit(git, wanted)) ? wanted : undefined;
-  const candidates = (await git.raw(['rev-parse', `--disambiguate=${wanted}`]).catch(() => ''))
-    .split('\n')
-    .filter(Boolean);
+  const candidates = (await git.raw(['rev-parse', `--disambiguate=${wanted}`]).catch(() => '')).split('\n').filter(Boolean);
   const commits: string[] = [];
   for (const id of candidates) if (await hasCommit(git, id)) commits.push(id);
   if (commits.length > 1) {

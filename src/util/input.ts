@@ -53,17 +53,13 @@ export async function readInputFile(
   try {
     const stat = await handle.stat();
     checkStat(file, options, stat);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buffer = Buffer.alloc(Math.min(1024 ** 2, options.maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > options.maxBytes) throw tooLarge(file, options);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    const content = boundedContent(file, options);
+    for (
+      let buffer = content.next();
+      content.add(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
+      buffer = content.next()
+    );
+    return content.text();
   } catch (error) {
     throw readFailed(file, options, error);
   } finally {
@@ -86,17 +82,9 @@ export function readInputFileSync(file: string, options: { what: string; maxByte
   }
   try {
     checkStat(file, options, fstatSync(fd));
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buffer = Buffer.alloc(Math.min(1024 ** 2, options.maxBytes + 1 - total));
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > options.maxBytes) throw tooLarge(file, options);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    const content = boundedContent(file, options);
+    for (let buffer = content.next(); content.add(buffer, readSync(fd, buffer, 0, buffer.length, null)); buffer = content.next());
+    return content.text();
   } catch (error) {
     throw readFailed(file, options, error);
   } finally {
@@ -113,9 +101,31 @@ function openFailed(file: string, options: { what: string; optional?: boolean },
 }
 
 /** Only regular files, and none that claims more than `maxBytes` (checked while reading too: /proc files claim size 0). */
-function checkStat(file: string, options: { what: string; maxBytes: number }, stat: Parameters<typeof kindOf>[0] & { isFile(): boolean; size: number }): void {
+function checkStat(
+  file: string,
+  options: { what: string; maxBytes: number },
+  stat: Parameters<typeof kindOf>[0] & { isFile(): boolean; size: number },
+): void {
   if (!stat.isFile()) throw new InputError(`${options.what} ${file} is ${kindOf(stat)}, not a regular file; refusing to read it`);
   if (stat.size > options.maxBytes) throw tooLarge(file, options);
+}
+
+/** What a read loop has read, refusing more than `maxBytes` as soon as it is read (a file may grow, /proc files claim size 0). */
+function boundedContent(file: string, options: { what: string; maxBytes: number }) {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  return {
+    next: (): Buffer => Buffer.alloc(Math.min(1024 ** 2, options.maxBytes + 1 - total)),
+    /** false at the end of the file */
+    add(buffer: Buffer, bytesRead: number): boolean {
+      if (bytesRead === 0) return false;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > options.maxBytes) throw tooLarge(file, options);
+      return true;
+    },
+    text: (): string => Buffer.concat(chunks).toString('utf8'),
+  };
 }
 
 function tooLarge(file: string, options: { what: string; maxBytes: number }): InputError {

@@ -289,8 +289,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     git(upstream, 'init', '--quiet', '--initial-branch=main');
     const stream = Array.from(
       { length: 1500 },
-      (_, i) =>
-        `commit refs/heads/main\ncommitter T <t@example.com> ${1_700_000_000 + i} +0000\ndata ${String(i).length}\n${i}\n`,
+      (_, i) => `commit refs/heads/main\ncommitter T <t@example.com> ${1_700_000_000 + i} +0000\ndata ${String(i).length}\n${i}\n`,
     ).join('\n');
     execFileSync('git', ['fast-import', '--quiet'], { cwd: upstream, input: stream });
     const byPrefix = new Map<string, number>();

@@ -410,11 +410,13 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
   }
   if (unusable) return { ok: true, build: { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable, notCarried } };
   const builds = readdirSync(path.join(project, 'build')).sort();
-  if (builds.length !== targets.length) return { ok: false, error: `expected ${targets.length} build folder(s), found ${builds.join(', ')}` };
+  if (builds.length !== targets.length)
+    return { ok: false, error: `expected ${targets.length} build folder(s), found ${builds.join(', ')}` };
   const [first, ...others] = builds.map((b) => readBuild(tools, path.join(project, 'build', b), p.src, commits, log));
   for (const [i, other] of others.entries()) {
     const diffs = compareBuilds(first!, other);
-    if (diffs.length > 0) return { ok: false, error: `targets ${builds[0]} and ${builds[i + 1]} of one kas file render different builds: ${diffs.join('; ')}` };
+    if (diffs.length > 0)
+      return { ok: false, error: `targets ${builds[0]} and ${builds[i + 1]} of one kas file render different builds: ${diffs.join('; ')}` };
   }
   return { ok: true, build: { ...first!, notCarried } };
 }
@@ -424,7 +426,8 @@ export function notCarriedList(importOutput: string): string[] {
   const lines = importOutput.split('\n');
   const start = lines.findIndex((l) => /^not carried over from kas \(\d+\):$/.test(l));
   if (start < 0) {
-    if (!/^every kas setting was carried over$/m.test(importOutput)) throw new Error(`import kas printed neither list nor "every kas setting was carried over":\n${importOutput}`);
+    if (!/^every kas setting was carried over$/m.test(importOutput))
+      throw new Error(`import kas printed neither list nor "every kas setting was carried over":\n${importOutput}`);
     return [];
   }
   const items: string[] = [];
