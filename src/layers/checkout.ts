@@ -189,13 +189,16 @@ export async function headCommit(git: SimpleGit): Promise<string> {
   return (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
 }
 
-/** The commit a tag of origin points at, fetching the tag when the clone lacks it. */
-export async function tagCommit(git: SimpleGit, tag: string, mode: CloneMode): Promise<string> {
+/**
+ * A tag of origin: the commit it points at and its own object id (an annotated tag's differs),
+ * fetching the tag when the clone lacks it.
+ */
+export async function tagIds(git: SimpleGit, tag: string, mode: CloneMode): Promise<{ commit: string; object: string }> {
   const ref = `refs/tags/${tag}`;
-  const local = (await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '')).trim();
-  if (local) return local;
-  await git.raw(['fetch', '--quiet', '--force', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', `+${ref}:${ref}`]);
-  return (await git.raw(['rev-parse', `${ref}^{commit}`])).trim();
+  const local = (await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => '')).trim();
+  if (!local) await git.raw(['fetch', '--quiet', '--force', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', `+${ref}:${ref}`]);
+  const [object, commit] = (await git.raw(['rev-parse', ref, `${ref}^{commit}`])).trim().split('\n');
+  return { commit: commit!, object: object! };
 }
 
 async function isShallow(git: SimpleGit): Promise<boolean> {

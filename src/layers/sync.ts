@@ -19,7 +19,7 @@ import {
   isDirectory,
   removeAbandonedClones,
   setOrigin,
-  tagCommit,
+  tagIds,
   uncommittedChanges,
   type CheckoutJob,
   type CloneMode,
@@ -176,13 +176,14 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
       const commit = await cloneRepo(job, mode, options.interactive ?? false);
       result = { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
     } else result = await updateRepo(job, mode, options, report, recovering);
-    // kas refuses a tag and a commit that disagree; checked on every sync, so a refused pin is never locked later
+    // kas refuses a tag and a commit that disagree (its check: the same id as the tag's commit or
+    // annotated tag object, so an abbreviated commit beside a tag is refused too); checked on
+    // every sync, so that a refused pin is never locked by a later run
     if (job.spec.tag && job.spec.commit && result.commit) {
-      const git = await gitAt(job.dir, options.interactive ?? false);
-      const tagged = await tagCommit(git, job.spec.tag, mode);
-      if (!matchesPin(tagged, job.spec.commit)) {
+      const tagged = await tagIds(await gitAt(job.dir, options.interactive ?? false), job.spec.tag, mode);
+      if (job.spec.commit !== tagged.commit && job.spec.commit !== tagged.object) {
         throw new InputError(
-          `repos.${job.name}: tag "${job.spec.tag}" is at ${tagged.slice(0, 12)}, not at commit ${job.spec.commit} (kas refuses the mismatch too): fix the tag or the commit`,
+          `repos.${job.name}: tag "${job.spec.tag}" is at ${tagged.commit}, not at commit ${job.spec.commit} (kas refuses the mismatch too): fix the tag or the commit`,
         );
       }
     }

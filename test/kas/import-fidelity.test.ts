@@ -330,7 +330,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     for (let run = 0; run < 2; run++) {
       const sync = runCli(['sync'], { cwd: imported.project, env: world.env });
       expect(sync.code).not.toBe(0);
-      expect(sync.stdout + sync.stderr).toMatch(/repos\.extra: tag "v1" is at [0-9a-f]{12}, not at commit/);
+      expect(sync.stdout + sync.stderr).toMatch(/repos\.extra: tag "v1" is at [0-9a-f]{40}, not at commit/);
     }
   });
 

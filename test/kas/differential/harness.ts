@@ -505,7 +505,7 @@ function compareConf(what: string, kas: ConfValues, yfRaw: ConfValues, diffs: st
   // a value that refers to a tool-owned variable (BB_DISKMON_DIRS names ${DL_DIR}) expands to the tool's path: compare the reference
   const owned = [...TOOL_OWNED_VARIABLES]
     .map((name) => [name, yfRaw[name]?.value] as const)
-    .filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].length > 1);
+    .filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].startsWith('/'));
   const yf: ConfValues = Object.fromEntries(
     Object.entries(yfRaw).map(([name, v]) => [
       name,
