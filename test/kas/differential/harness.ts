@@ -458,8 +458,15 @@ export function unreportedDifferences(diffs: string[], notCarried: string[]): st
 }
 
 function readBuild(tools: Tools, buildDir: string, src: string, commits: Record<string, string>, log: string): Build {
-  const bblayersConf = confValues(tools, [path.join(buildDir, 'conf', 'bblayers.conf')], buildDir);
-  const localConf = confValues(tools, [path.join(buildDir, 'conf', 'local.conf')], buildDir);
+  let bblayersConf: ConfValues;
+  let localConf: ConfValues;
+  try {
+    bblayersConf = confValues(tools, [path.join(buildDir, 'conf', 'bblayers.conf')], buildDir);
+    localConf = confValues(tools, [path.join(buildDir, 'conf', 'local.conf')], buildDir);
+  } catch (error) {
+    // a conf this BitBake refuses (isar-cip-core's `_append`, the override syntax BitBake dropped) is a build that cannot start
+    return { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable: `BitBake would stop: ${(error as Error).message}` };
+  }
   const noLayerConf = (bblayersConf.BBLAYERS?.value ?? '').split(/\s+/).filter((l) => l && !existsSync(path.join(l, 'conf', 'layer.conf')));
   const unusable =
     noLayerConf.length > 0
