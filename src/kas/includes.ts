@@ -1,8 +1,9 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isMap as isYamlMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { InputError } from '../errors.js';
-import { formatSize } from '../util/units.js';
+import { INPUT_LIMITS, readInputFileSync } from '../util/input.js';
+import { yamlData } from '../util/yaml.js';
 import { isMap, KAS_LATEST_FORMAT, type KasMap } from './common.js';
 
 /* Include resolution: which kas files make one configuration, and their merge (kas keeps this in includehandler.py). */
@@ -25,69 +26,12 @@ export interface KasFileReader {
   exists(file: string): boolean;
 }
 
-/** Far above any real kas file (the largest of the corpus is 10 KiB), far below what exhausts memory. */
-export const KAS_FILE_MAX_BYTES = 8 * 1024 ** 2;
-/** How many times YAML aliases may be expanded: real kas files have a handful, an alias bomb millions. */
-const MAX_ALIAS_EXPANSIONS = 1000;
-
-const SPECIAL_KIND: Array<[keyof import('node:fs').Stats, string]> = [
-  ['isDirectory', 'a directory'],
-  ['isFIFO', 'a FIFO'],
-  ['isSocket', 'a socket'],
-  ['isCharacterDevice', 'a character device'],
-  ['isBlockDevice', 'a block device'],
-];
-
 /**
- * Reads a kas file someone else wrote: regular files only (a FIFO would wait for a writer, /dev/zero
- * never ends), opened non-blocking, at most KAS_FILE_MAX_BYTES (also checked while reading).
+ * Reads a kas file someone else wrote, as yoctoforge reads every such file (regular files only,
+ * non-blocking, bounded); kas's include walk is synchronous.
  */
 function readKasFile(file: string): string {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (error) {
-    throw new InputError(`cannot read kas file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      const kind = SPECIAL_KIND.find(([test]) => (stat[test] as () => boolean).call(stat))?.[1] ?? 'a special file';
-      throw new InputError(`kas file ${file} is ${kind}, not a regular file; refusing to read it`);
-    }
-    const tooLarge = () => new InputError(`kas file ${file} is larger than ${formatSize(KAS_FILE_MAX_BYTES)}; refusing to read it`);
-    if (stat.size > KAS_FILE_MAX_BYTES) throw tooLarge();
-    const buffer = Buffer.alloc(Math.min(stat.size, KAS_FILE_MAX_BYTES) + 1);
-    let total = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, total, buffer.length - total, null);
-      if (n === 0) break;
-      total += n;
-      if (total > KAS_FILE_MAX_BYTES) throw tooLarge();
-      // the file grew while being read: read on into a larger buffer, still bounded
-      if (total === buffer.length) return growAndRead(fd, buffer, total, tooLarge);
-    }
-    return buffer.subarray(0, total).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function growAndRead(fd: number, start: Buffer, filled: number, tooLarge: () => InputError): string {
-  let buffer = start;
-  let total = filled;
-  for (;;) {
-    if (total === buffer.length) {
-      if (buffer.length > KAS_FILE_MAX_BYTES) throw tooLarge();
-      const larger = Buffer.alloc(Math.min(buffer.length * 2, KAS_FILE_MAX_BYTES + 1));
-      buffer.copy(larger, 0, 0, total);
-      buffer = larger;
-    }
-    const n = readSync(fd, buffer, total, buffer.length - total, null);
-    if (n === 0) return buffer.subarray(0, total).toString('utf8');
-    total += n;
-    if (total > KAS_FILE_MAX_BYTES) throw tooLarge();
-  }
+  return readInputFileSync(file, { what: 'kas file', maxBytes: INPUT_LIMITS.kas });
 }
 
 export const fsReader: KasFileReader = {
@@ -216,8 +160,8 @@ function at(file: string, lines: Map<string, number>, keyPath: string[]): string
 }
 
 /**
- * kas reads its files with PyYAML (YAML 1.1): merge keys (`<<: *anchor`) are resolved. Aliases
- * that expand beyond reason are refused. Returns the data and the line of every key path.
+ * kas reads its files with PyYAML (YAML 1.1): merge keys (`<<: *anchor`) are resolved, a repeated
+ * key's last value wins. Aliases that expand beyond reason are refused (util/yaml's limit). Returns the data and the line of every key path.
  */
 function parseKasYaml(file: string, text: string): { config: KasMap; lines: Map<string, number> } {
   const lineCounter = new LineCounter();
@@ -227,14 +171,7 @@ function parseKasYaml(file: string, text: string): { config: KasMap; lines: Map<
     const pos = lineCounter.linePos(e.pos[0]);
     throw new InputError(`${file}:${pos.line}:${pos.col}: not valid YAML: ${e.message.split('\n')[0]}`);
   }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
-  } catch (error) {
-    throw new InputError(
-      `${file}: ${/alias/i.test((error as Error).message) ? `YAML aliases expand more than ${MAX_ALIAS_EXPANSIONS} times; refusing it` : (error as Error).message.split('\n')[0]}`,
-    );
-  }
+  const data = yamlData(doc, (reason) => new InputError(`${file}: ${reason}`));
   if (!isMap(data)) throw new InputError(`${file}: not a kas file (expected a mapping at the top level)`);
   const lines = new Map<string, number>();
   // key paths three levels deep name every kas setting (repos.NAME.KEY, local_conf_header.ENTRY)

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { distroName, machineName, recipeName } from '../manifest/conf-values.js';
-import { commitId, MANIFEST_VERSION, type Manifest, type RepoSpec, type TargetSettings } from '../manifest/schema.js';
+import { commitId, commitPin, MANIFEST_VERSION, type Manifest, type RepoSpec, type TargetSettings } from '../manifest/schema.js';
 import { KAS_STANDARD_ENTRY } from '../conf/lines.js';
 import { isMap, KAS_DISABLED_LAYER_VALUES, type KasMap } from './common.js';
 import { mapBblayersConf, mapLocalConf } from './conf-header.js';
@@ -285,13 +285,9 @@ function repoRef(
   if (branch !== undefined) out.branch = branch.replace(/^refs\/heads\//, '');
   if (tag !== undefined) out.tag = tag.replace(/^refs\/tags\//, '');
   if (commit !== undefined) {
-    if (commitId.safeParse(commit).success) out.commit = commit;
-    else if (/^[0-9a-f]{4,39}$/i.test(commit)) {
-      const follows = out.branch ? `branch ${out.branch}` : out.tag ? `tag ${out.tag}` : 'the remote default branch';
-      notCarried.push(
-        `${where}.commit: "${commit}" is an abbreviated commit id, which kas resolves in its clone; yoctoforge pins full ids only and follows ${follows} instead: write the full id`,
-      );
-    } else throw fail('commit', `"${commit}" is not a commit id`);
+    // an abbreviated id is kept: sync resolves it in the clone (kas: in its clone) and locks the full id
+    if (commitPin.safeParse(commit).success) out.commit = commit;
+    else throw fail('commit', `"${commit}" is not a commit id`);
   }
   return { url, ref: out };
 }

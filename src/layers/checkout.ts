@@ -1,7 +1,7 @@
 import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { OperationError } from '../errors.js';
+import { InputError, OperationError, UserError } from '../errors.js';
 import { processAlive } from '../util/pidfile.js';
 import { gitAt, gitFailure, isMissingRef, missingRefMessage } from './git.js';
 
@@ -18,7 +18,10 @@ export interface CheckoutJob {
   url: string;
   dir: string;
   ref: { branch?: string; tag?: string };
-  /** the commit to check out when already known (lock or pin); undefined = resolve from the ref */
+  /**
+   * the commit to check out when already known (lock or pin; a pin may be abbreviated and is
+   * resolved in the clone); undefined = resolve from the ref
+   */
   wanted?: string;
 }
 
@@ -58,7 +61,18 @@ export async function checkoutDetached(git: SimpleGit, commit: string, force: bo
   await git.raw(['checkout', '--quiet', ...(force ? ['--force'] : []), '--detach', commit]);
 }
 
-export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: boolean): Promise<string> {
+/**
+ * An abbreviated pin can be found only among fetched commits (a server fetches full ids only),
+ * so a shallow sync of one fetches the history instead.
+ */
+function modeFor(job: CheckoutJob, mode: CloneMode): CloneMode {
+  return mode === 'shallow' && job.wanted !== undefined && !isFullId(job.wanted) ? 'full' : mode;
+}
+
+const isFullId = (commit: string): boolean => /^[0-9a-f]{40}$/.test(commit);
+
+export async function cloneRepo(job: CheckoutJob, requestedMode: CloneMode, interactive: boolean): Promise<string> {
+  const mode = modeFor(job, requestedMode);
   const partial = path.join(path.dirname(job.dir), `.${job.name}.partial-${process.pid}`);
   await rm(partial, { recursive: true, force: true });
   const git = await gitAt(path.dirname(job.dir), interactive);
@@ -79,6 +93,7 @@ export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: 
     return commit;
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
+    if (error instanceof UserError) throw error;
     throw new OperationError(
       ref && isMissingRef(error) ? missingRefMessage(job.url, ref) : `clone of ${job.url} failed: ${gitFailure(error)}`,
     );
@@ -88,11 +103,12 @@ export async function cloneRepo(job: CheckoutJob, mode: CloneMode, interactive: 
 /** The commit to check out in a fresh clone: the wanted one (fetched by id if the clone lacks it) or the ref's head. */
 async function resolveAfterClone(git: SimpleGit, job: CheckoutJob, mode: CloneMode): Promise<string> {
   if (job.wanted) {
-    if (!(await hasCommit(git, job.wanted))) {
+    const present = await resolveCommit(git, job);
+    if (present) return present;
+    if (isFullId(job.wanted)) {
       await git.raw(['fetch', '--quiet', '--update-shallow', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', job.wanted]);
     }
-    if (!(await hasCommit(git, job.wanted))) throw new OperationError(`commit ${job.wanted} is not in ${job.url}`);
-    return job.wanted;
+    return (await resolveCommit(git, job)) ?? missingCommit(job);
   }
   const ref = job.ref.tag ? `refs/tags/${job.ref.tag}` : job.ref.branch ? `refs/remotes/origin/${job.ref.branch}` : 'HEAD';
   return (await git.raw(['rev-parse', `${ref}^{commit}`])).trim();
@@ -102,11 +118,13 @@ async function resolveAfterClone(git: SimpleGit, job: CheckoutJob, mode: CloneMo
  * Makes `wanted` (or the followed ref's head) present locally, fetching only when needed.
  * Returns the commit to check out.
  */
-export async function fetchWanted(git: SimpleGit, job: CheckoutJob, mode: CloneMode): Promise<string> {
+export async function fetchWanted(git: SimpleGit, job: CheckoutJob, requestedMode: CloneMode): Promise<string> {
+  const mode = modeFor(job, requestedMode);
   const depth = mode === 'shallow' ? ['--depth', '1'] : [];
   const filter = mode === 'blobless' ? ['--filter=blob:none'] : [];
   if (job.wanted) {
-    if (await hasCommit(git, job.wanted)) return job.wanted;
+    const present = await resolveCommit(git, job);
+    if (present) return present;
     if (mode === 'shallow') {
       await git.raw(['fetch', '--quiet', '--update-shallow', ...depth, 'origin', job.wanted]);
     } else {
@@ -117,14 +135,15 @@ export async function fetchWanted(git: SimpleGit, job: CheckoutJob, mode: CloneM
         '--tags',
         '--force',
         ...filter,
+        ...(requestedMode === 'shallow' && (await isShallow(git)) ? ['--unshallow'] : []),
         'origin',
         '+refs/heads/*:refs/remotes/origin/*',
       ]);
       // A pinned commit that no branch or tag reaches any more: ask for it by id.
-      if (!(await hasCommit(git, job.wanted))) await git.raw(['fetch', '--quiet', '--update-shallow', ...filter, 'origin', job.wanted]);
+      if (isFullId(job.wanted) && !(await hasCommit(git, job.wanted)))
+        await git.raw(['fetch', '--quiet', '--update-shallow', ...filter, 'origin', job.wanted]);
     }
-    if (!(await hasCommit(git, job.wanted))) throw new OperationError(`commit ${job.wanted} is not in ${job.url}`);
-    return job.wanted;
+    return (await resolveCommit(git, job)) ?? missingCommit(job);
   }
   if (job.ref.tag) {
     await git.raw([
@@ -168,6 +187,45 @@ export async function detachedHead(repoDir: string): Promise<string | undefined>
 /** HEAD's commit, or '' in a repository without one. */
 export async function headCommit(git: SimpleGit): Promise<string> {
   return (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
+}
+
+/**
+ * A tag of origin: the commit it points at and its own object id (an annotated tag's differs),
+ * fetching the tag when the clone lacks it.
+ */
+export async function tagIds(git: SimpleGit, tag: string, mode: CloneMode): Promise<{ commit: string; object: string }> {
+  const ref = `refs/tags/${tag}`;
+  const local = (await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => '')).trim();
+  if (!local) await git.raw(['fetch', '--quiet', '--force', ...(mode === 'shallow' ? ['--depth', '1'] : []), 'origin', `+${ref}:${ref}`]);
+  const [object, commit] = (await git.raw(['rev-parse', ref, `${ref}^{commit}`])).trim().split('\n');
+  return { commit: commit!, object: object! };
+}
+
+async function isShallow(git: SimpleGit): Promise<boolean> {
+  return (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+}
+
+function missingCommit(job: CheckoutJob): never {
+  if (!isFullId(job.wanted!)) throw new OperationError(`repos.${job.name}.commit: no commit of ${job.url} starts with "${job.wanted}"`);
+  throw new OperationError(`commit ${job.wanted} is not in ${job.url}`);
+}
+
+/**
+ * The full id of `job.wanted` when the clone has that commit, as kas resolves an abbreviated
+ * commit (git rev-parse in its clone); an abbreviation that names several commits is refused.
+ */
+async function resolveCommit(git: SimpleGit, job: CheckoutJob): Promise<string | undefined> {
+  const wanted = job.wanted!;
+  if (isFullId(wanted)) return (await hasCommit(git, wanted)) ? wanted : undefined;
+  const candidates = (await git.raw(['rev-parse', `--disambiguate=${wanted}`]).catch(() => '')).split('\n').filter(Boolean);
+  const commits: string[] = [];
+  for (const id of candidates) if (await hasCommit(git, id)) commits.push(id);
+  if (commits.length > 1) {
+    throw new InputError(
+      `repos.${job.name}.commit: "${wanted}" is ambiguous in ${job.url} (${commits.length} commits start with it: ${commits.map((c) => c.slice(0, 12)).join(', ')}); write more of the id`,
+    );
+  }
+  return commits[0];
 }
 
 export async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import { InputError, OperationError } from '../errors.js';
 import type { Project } from '../manifest/load.js';
 import { followedRef, lockStaleness, readLock, renderLock, repoLockProblem, writeLock, type Lock, type LockedRepo } from '../lock/lock.js';
 import { projectPaths } from '../manifest/paths.js';
-import { isRemoteRepo, type RemoteRepoSpec } from '../manifest/schema.js';
+import { isRemoteRepo, matchesPin, type RemoteRepoSpec } from '../manifest/schema.js';
 import { applyPatches, resolvePatches, samePatches, type ResolvedPatch } from './patches.js';
 import { mapLimit } from '../util/concurrency.js';
 import { acquirePidfile } from '../util/pidfile.js';
@@ -20,6 +20,7 @@ import {
   isDirectory,
   removeAbandonedClones,
   setOrigin,
+  tagIds,
   uncommittedChanges,
   type CheckoutJob,
   type CloneMode,
@@ -137,7 +138,8 @@ export async function planSync(project: Project, options: SyncOptions = {}): Pro
         url: spec.url,
         dir: paths.repoDir(name),
         ref: followedRef(spec, project.manifest.series),
-        wanted: spec.commit ?? (lockUsable ? lockedRepo.commit : undefined),
+        // the lock holds a pin's full id (an abbreviated pin is resolved in the clone once)
+        wanted: (lockUsable ? lockedRepo.commit : undefined) ?? spec.commit,
         previouslyLocked: lockedRepo?.commit,
         lockedBefore: lockedRepo,
         patches,
@@ -206,12 +208,24 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
   try {
     await removeAbandonedClones(job);
     const exists = await isDirectory(job.dir);
+    let result: RepoSyncResult;
     if (!exists) {
       report(`cloning ${job.spec.url}`);
       const commit = await cloneRepo(job, mode, options.interactive ?? false);
-      return await withPatches(job, { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` }, options, report);
+      result = { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
+    } else result = await updateRepo(job, mode, options, report, recovering);
+    // (the base commit, before patches) kas refuses a tag and a commit that disagree (its check: the same id as the tag's commit or
+    // annotated tag object, so an abbreviated commit beside a tag is refused too); checked on
+    // every sync, so that a refused pin is never locked by a later run
+    if (job.spec.tag && job.spec.commit && result.commit) {
+      const tagged = await tagIds(await gitAt(job.dir, options.interactive ?? false), job.spec.tag, mode);
+      if (job.spec.commit !== tagged.commit && job.spec.commit !== tagged.object) {
+        throw new InputError(
+          `repos.${job.name}: tag "${job.spec.tag}" is at ${tagged.commit}, not at commit ${job.spec.commit} (kas refuses the mismatch too): fix the tag or the commit`,
+        );
+      }
     }
-    return await withPatches(job, await updateRepo(job, mode, options, report, recovering), options, report);
+    return await withPatches(job, result, options, report);
   } catch (error) {
     if (error instanceof LeftDirty) return { ...base, action: 'left-dirty', commit: error.head, detail: error.message };
     const ref = job.ref.branch ?? job.ref.tag;
@@ -317,8 +331,8 @@ async function updateRepo(
         `has uncommitted changes (${dirty}); left at ${head.slice(0, 12)} instead of ${commit.slice(0, 12)} (commit or stash them, or use --force to discard)`,
         head,
       );
-    const ours = [job.previouslyLocked, job.lockedBefore?.patched, job.spec.commit];
-    if (head && !ours.includes(head) && (await hasLocalCommits(git))) {
+    const ours = [job.previouslyLocked, job.lockedBefore?.patched];
+    if (head && !ours.includes(head) && !(job.spec.commit && matchesPin(head, job.spec.commit)) && (await hasLocalCommits(git))) {
       throw new LeftDirty(
         `HEAD ${head.slice(0, 12)} has commits that no remote branch or tag contains; left as it is (push them, or use --force to move away from them)`,
         head,

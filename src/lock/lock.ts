@@ -10,6 +10,7 @@ import {
   gitUrl,
   isRemoteRepo,
   LOCK_FILE,
+  matchesPin,
   MANIFEST_FILE,
   projectPath,
   repoName,
@@ -150,7 +151,7 @@ export function repoLockProblem(spec: RemoteRepoSpec, locked: LockedRepo | undef
   if ((ref.branch ?? '') !== (locked.branch ?? '') || (ref.tag ?? '') !== (locked.tag ?? '')) {
     return `ref changed (${describeRef(locked)} → ${describeRef(ref)})`;
   }
-  if (spec.commit && spec.commit !== locked.commit) {
+  if (spec.commit && !matchesPin(locked.commit, spec.commit)) {
     return `pinned commit ${spec.commit.slice(0, 12)} but locked ${locked.commit.slice(0, 12)}`;
   }
   return undefined;

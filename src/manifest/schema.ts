@@ -26,6 +26,17 @@ const gitRef = z
 
 export const commitId = z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit id');
 
+/**
+ * A manifest's commit pin: a full id, or an abbreviated one (4 hex digits at least, git's and so
+ * kas's minimum) that sync resolves in the clone, as kas does, and locks as the full id.
+ */
+export const commitPin = z.string().regex(/^[0-9a-f]{4,40}$/, 'a commit id (4 to 40 hex digits)');
+
+/** Whether `commit` is the pin `pin` (a full id, or its abbreviation). */
+export function matchesPin(commit: string, pin: string): boolean {
+  return commit.startsWith(pin);
+}
+
 /** Repo and target names: nothing a shell, YAML, a path or a CI expression reads specially. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Names become directory and container names: a bound well inside a file name's 255 bytes. */
@@ -71,7 +82,7 @@ export const repoSchema = z
     path: projectPath.optional(),
     branch: gitRef.optional(),
     tag: gitRef.optional(),
-    commit: commitId.optional(),
+    commit: commitPin.optional(),
     /** sub-layers inside the repo (default ["."]); [] for a repo that holds no layers, such as bitbake (kas: `layers: {}`) */
     layers: z.array(subLayerPath).optional(),
     /** patch files or folders of `git format-patch` output in the project, applied in order after checkout */

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { formatSize } from './units.js';
@@ -13,6 +13,8 @@ export const INPUT_LIMITS = {
   small: 1024 ** 2,
   /** a bundle's SHA256SUMS */
   checksums: 16 * 1024 ** 2,
+  /** a kas file: the largest of the kas corpus is 10 KiB */
+  kas: 8 * 1024 ** 2,
 } as const;
 
 function kindOf(stat: {
@@ -44,35 +46,95 @@ export async function readInputFile(
 ): Promise<string | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    handle = await open(file, OPEN_FLAGS);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && options.optional) return undefined;
-    throw new InputError(`cannot read ${options.what} ${file}: ${describeErrno(error)}`);
+    return openFailed(file, options, error);
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new InputError(`${options.what} ${file} is ${kindOf(stat)}, not a regular file; refusing to read it`);
-    const tooLarge = (): InputError =>
-      new InputError(`${options.what} ${file} is larger than ${formatSize(options.maxBytes)}; refusing to read it`);
-    if (stat.size > options.maxBytes) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buffer = Buffer.alloc(Math.min(1024 ** 2, options.maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > options.maxBytes) throw tooLarge();
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    checkStat(file, options, stat);
+    const content = boundedContent(file, options);
+    for (
+      let buffer = content.next();
+      content.add(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
+      buffer = content.next()
+    );
+    return content.text();
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`cannot read ${options.what} ${file}: ${describeErrno(error)}`);
+    throw readFailed(file, options, error);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * readInputFile for a caller that must stay synchronous (the kas include walk, which kas itself
+ * does depth first while merging): the same checks, the same messages.
+ */
+export function readInputFileSync(file: string, options: { what: string; maxBytes: number; optional?: boolean }): string;
+export function readInputFileSync(file: string, options: { what: string; maxBytes: number; optional: true }): string | undefined;
+export function readInputFileSync(file: string, options: { what: string; maxBytes: number; optional?: boolean }): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, OPEN_FLAGS);
+  } catch (error) {
+    return openFailed(file, options, error);
+  }
+  try {
+    checkStat(file, options, fstatSync(fd));
+    const content = boundedContent(file, options);
+    for (let buffer = content.next(); content.add(buffer, readSync(fd, buffer, 0, buffer.length, null)); buffer = content.next());
+    return content.text();
+  } catch (error) {
+    throw readFailed(file, options, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Non-blocking: opening a FIFO does not wait for a writer. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+function openFailed(file: string, options: { what: string; optional?: boolean }, error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT' && options.optional) return undefined;
+  throw new InputError(`cannot read ${options.what} ${file}: ${describeErrno(error)}`);
+}
+
+/** Only regular files, and none that claims more than `maxBytes` (checked while reading too: /proc files claim size 0). */
+function checkStat(
+  file: string,
+  options: { what: string; maxBytes: number },
+  stat: Parameters<typeof kindOf>[0] & { isFile(): boolean; size: number },
+): void {
+  if (!stat.isFile()) throw new InputError(`${options.what} ${file} is ${kindOf(stat)}, not a regular file; refusing to read it`);
+  if (stat.size > options.maxBytes) throw tooLarge(file, options);
+}
+
+/** What a read loop has read, refusing more than `maxBytes` as soon as it is read (a file may grow, /proc files claim size 0). */
+function boundedContent(file: string, options: { what: string; maxBytes: number }) {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  return {
+    next: (): Buffer => Buffer.alloc(Math.min(1024 ** 2, options.maxBytes + 1 - total)),
+    /** false at the end of the file */
+    add(buffer: Buffer, bytesRead: number): boolean {
+      if (bytesRead === 0) return false;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > options.maxBytes) throw tooLarge(file, options);
+      return true;
+    },
+    text: (): string => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+function tooLarge(file: string, options: { what: string; maxBytes: number }): InputError {
+  return new InputError(`${options.what} ${file} is larger than ${formatSize(options.maxBytes)}; refusing to read it`);
+}
+
+function readFailed(file: string, options: { what: string }, error: unknown): InputError {
+  if (error instanceof InputError) return error;
+  return new InputError(`cannot read ${options.what} ${file}: ${describeErrno(error)}`);
 }
 
 /** "no such file or directory (ENOENT)": a system error without the syscall and path Node adds. */

@@ -41,15 +41,25 @@ export function parseYaml(text: string, file: string, heading: string): ParsedYa
     });
   }
   if (problems.length > 0) throw problemsError(heading, problems);
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
-  } catch (error) {
-    throw problemsError(heading, [
-      `${label}: ${/alias/i.test((error as Error).message) ? `YAML aliases expand more than ${MAX_ALIAS_EXPANSIONS} times (an "alias bomb"); refusing it` : (error as Error).message.split('\n')[0]}`,
-    ]);
-  }
+  const data = yamlData(doc, (refusal) => problemsError(heading, [`${label}: ${refusal}`]));
   return { doc, lineCounter, data: data ?? {} };
+}
+
+/**
+ * The data of a parsed document. Aliases that expand beyond reason (an "alias bomb") are refused:
+ * `refuse` makes the error from the one-line reason.
+ */
+export function yamlData(doc: Document, refuse: (reason: string) => Error): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (error) {
+    const message = (error as Error).message;
+    throw refuse(
+      /alias/i.test(message)
+        ? `YAML aliases expand more than ${MAX_ALIAS_EXPANSIONS} times (an "alias bomb"); refusing it`
+        : (message.split('\n')[0] ?? message),
+    );
+  }
 }
 
 export function problemsError(heading: string, lines: string[]): InputError {

@@ -2,7 +2,7 @@
 // each case is one kas behaviour, checked through the CLI on real git repositories. kas's
 // behaviour is the reference (kas 5.4's repos.py, includehandler.py and libcmds.py; the
 // differential harness in differential.test.ts compares the two tools on real kas files).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,7 +267,7 @@ describe('import kas builds what kas builds (issue 13)', () => {
     expect(r.manifest.repos['meta-openembedded']!.branch ?? r.manifest.series).toBe('scarthgap');
   });
 
-  it('a short commit id is not dropped silently: the import says what it follows instead', () => {
+  it('a short commit id is resolved in the clone as kas resolves it: the lock holds the full id', () => {
     const d = dir('kas-short');
     const u = world.upstreams;
     const [first] = u.poky!.commits;
@@ -276,12 +276,62 @@ describe('import kas builds what kas builds (issue 13)', () => {
       'top.yml',
       `header:\n  version: 14\nmachine: qemux86-64\nrepos:\n  poky:\n    url: ${u.poky!.url}\n    branch: scarthgap\n    commit: ${first!.slice(0, 10)}\n    layers:\n      meta:\n`,
     );
-    const r = importFiles([top]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(
-      new RegExp(`repos\\.poky\\.commit: "${first!.slice(0, 10)}" is an abbreviated commit id.*follows branch scarthgap`),
+    const r = build([top]);
+    expect(r.manifest.repos.poky!.commit).toBe(first!.slice(0, 10));
+    expect(r.stdout).toMatch(/every kas setting was carried over/);
+    expect(r.lock.repos.poky!.commit).toBe(first);
+    expect(git(path.join(r.project, 'layers', 'poky'), 'rev-parse', 'HEAD')).toBe(first);
+  });
+
+  it('a short commit id that names several commits, or none, is refused by sync with the key', () => {
+    // 1,500 empty commits: some share their first 4 hex digits (fixed dates make the ids fixed)
+    const upstream = dir('kas-ambiguous-up');
+    git(upstream, 'init', '--quiet', '--initial-branch=main');
+    const stream = Array.from(
+      { length: 1500 },
+      (_, i) => `commit refs/heads/main\ncommitter T <t@example.com> ${1_700_000_000 + i} +0000\ndata ${String(i).length}\n${i}\n`,
+    ).join('\n');
+    execFileSync('git', ['fast-import', '--quiet'], { cwd: upstream, input: stream });
+    const byPrefix = new Map<string, number>();
+    for (const id of git(upstream, 'rev-list', 'main').split('\n')) byPrefix.set(id.slice(0, 4), (byPrefix.get(id.slice(0, 4)) ?? 0) + 1);
+    const ambiguous = [...byPrefix].find(([, n]) => n > 1)![0];
+    const unknown = ['0000', '1111', '2222', 'dead', 'beef', 'face'].find((p) => !byPrefix.has(p))!;
+    for (const [pin, message] of [
+      [ambiguous, new RegExp(`repos\\.extra\\.commit: "${ambiguous}" is ambiguous`)],
+      [unknown, new RegExp(`repos\\.extra\\.commit: no commit of .* starts with "${unknown}"`)],
+    ] as const) {
+      const top = write(
+        dir('kas-ambiguous'),
+        'top.yml',
+        `header:\n  version: 14\nmachine: qemux86-64\n${pokyRepos(`  extra:\n    url: ${upstream}\n    branch: main\n    commit: "${pin}"\n    layers:\n      meta-extra:\n`)}`,
+      );
+      const imported = importFiles([top]);
+      expect(imported.code, imported.stderr).toBe(0);
+      const sync = runCli(['sync'], { cwd: imported.project, env: world.env });
+      expect(sync.code).not.toBe(0);
+      expect(sync.stdout + sync.stderr).toMatch(message);
+    }
+  });
+
+  it('a tag and a commit that disagree are refused by sync, on every run, as kas refuses them', () => {
+    const upstream = dir('kas-tagpin-up');
+    git(upstream, 'init', '--quiet', '--initial-branch=main');
+    git(upstream, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'one');
+    git(upstream, 'tag', 'v1');
+    git(upstream, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'two');
+    const second = git(upstream, 'rev-parse', 'HEAD');
+    const top = write(
+      dir('kas-tagpin'),
+      'top.yml',
+      `header:\n  version: 14\nmachine: qemux86-64\n${pokyRepos(`  extra:\n    url: ${upstream}\n    tag: v1\n    commit: ${second}\n    layers:\n      meta-extra:\n`)}`,
     );
-    expect(r.stdout).not.toMatch(/every kas setting was carried over/);
+    const imported = importFiles([top]);
+    expect(imported.code, imported.stderr).toBe(0);
+    for (let run = 0; run < 2; run++) {
+      const sync = runCli(['sync'], { cwd: imported.project, env: world.env });
+      expect(sync.code).not.toBe(0);
+      expect(sync.stdout + sync.stderr).toMatch(/repos\.extra: tag "v1" is at [0-9a-f]{40}, not at commit/);
+    }
   });
 
   it('input kas rejects is refused with file, line and key', () => {

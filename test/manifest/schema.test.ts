@@ -56,8 +56,8 @@ describe('manifest validation', () => {
     expect(problems(base.replace('machine: raspberrypi4-64', 'machine: raspberrypi4-64\n    init_manager: upstart'))[0]).toBe(
       'layers.yaml:11:19: targets.img.init_manager: expected one of "systemd", "sysvinit", "mdev-busybox", "none", found "upstart"',
     );
-    expect(problems(base.replace('layers: [meta, meta-poky]', 'layers: [meta]\n    commit: abc123'))[0]).toBe(
-      'layers.yaml:7:13: repos.poky.commit: expected a full 40-hex commit id, found "abc123"',
+    expect(problems(base.replace('layers: [meta, meta-poky]', 'layers: [meta]\n    commit: main'))[0]).toBe(
+      'layers.yaml:7:13: repos.poky.commit: expected a commit id (4 to 40 hex digits), found "main"',
     );
     expect(problems(base.replace('version: 1', 'version: 2'))[0]).toBe('layers.yaml:1:10: version: expected 1, found 2');
     expect(problems(base.replace('layers: [meta, meta-poky]', 'layers: [meta]\n    branch: a\n    tag: b'))[0]).toMatch(

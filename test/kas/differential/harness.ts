@@ -304,6 +304,8 @@ export interface Build {
   log: string;
   /** why BitBake could not start on this build (a layer without conf/layer.conf, a conf the tool refused to write) */
   unusable?: string;
+  /** yoctoforge only: what its import listed as not carried over ([] when it said every setting was) */
+  notCarried?: string[];
 }
 
 export type Outcome = { ok: true; build: Build } | { ok: false; error: string };
@@ -380,35 +382,91 @@ export function runYoctoforge(c: KasCase, p: Prepared, tools: Tools, work: strin
   const project = path.join(work, 'yf');
   mkdirSync(project, { recursive: true });
   const env = toolEnv(p, { CI: 'true', YOCTOFORGE_CACHE_DIR: path.join(work, 'yf-cache') });
-  const steps: string[][] = [
-    ['import', 'kas', ...c.files.map((f) => path.join(p.src, f)), '-o', path.join(project, 'layers.yaml')],
-    ['sync'],
-    ['config'],
-  ];
   let log = '';
   let unusable: string | undefined;
-  for (const args of steps) {
+  let notCarried: string[] = [];
+  const step = (args: string[]): { ok: true } | { ok: false; error: string } => {
     const r = run(process.execPath, [CLI, ...args], { cwd: project, env });
     log += r.stdout + r.stderr;
-    if (r.status === 0) continue;
-    const error = `${args.slice(0, 2).join(' ')}: ${lastLines(r.stderr || r.stdout)}`;
-    if (args[0] !== 'config') return { ok: false, error };
-    unusable = error;
+    if (args[0] === 'import' && r.status === 0) notCarried = notCarriedList(r.stdout);
+    return r.status === 0 ? { ok: true } : { ok: false, error: `${args.slice(0, 2).join(' ')}: ${lastLines(r.stderr || r.stdout)}` };
+  };
+  for (const args of [['import', 'kas', ...c.files.map((f) => path.join(p.src, f)), '-o', path.join(project, 'layers.yaml')], ['sync']]) {
+    const r = step(args);
+    if (!r.ok) return r;
+  }
+  // kas builds every image of `target:` in one bitbake call with one conf; the import writes a
+  // target per image: each one's conf is rendered and must be the same build
+  const manifest = parse(readFileSync(path.join(project, 'layers.yaml'), 'utf8'), { uniqueKeys: false }) as YamlMap;
+  const targets = Object.keys(isMap(manifest.targets) ? manifest.targets : {});
+  for (const target of targets) {
+    const r = step(targets.length > 1 ? ['config', target] : ['config']);
+    if (!r.ok) unusable ??= r.error;
   }
   const lock = parse(readFileSync(path.join(project, 'layers.lock.yaml'), 'utf8')) as YamlMap;
   const commits: Record<string, string> = {};
   for (const [name, spec] of Object.entries(isMap(lock.repos) ? lock.repos : {})) {
     if (isMap(spec) && typeof spec.commit === 'string' && typeof spec.url === 'string' && spec.url !== p.src) commits[name] = spec.commit;
   }
-  if (unusable) return { ok: true, build: { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable } };
-  const builds = readdirSync(path.join(project, 'build'));
-  if (builds.length !== 1) return { ok: false, error: `expected one build folder, found ${builds.join(', ')}` };
-  return { ok: true, build: readBuild(tools, path.join(project, 'build', builds[0]!), p.src, commits, log) };
+  if (unusable) return { ok: true, build: { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable, notCarried } };
+  const builds = readdirSync(path.join(project, 'build')).sort();
+  if (builds.length !== targets.length)
+    return { ok: false, error: `expected ${targets.length} build folder(s), found ${builds.join(', ')}` };
+  const [first, ...others] = builds.map((b) => readBuild(tools, path.join(project, 'build', b), p.src, commits, log));
+  for (const [i, other] of others.entries()) {
+    const diffs = compareBuilds(first!, other);
+    if (diffs.length > 0)
+      return { ok: false, error: `targets ${builds[0]} and ${builds[i + 1]} of one kas file render different builds: ${diffs.join('; ')}` };
+  }
+  return { ok: true, build: { ...first!, notCarried } };
+}
+
+/** The items of `import kas`'s "not carried over from kas (N):" list; [] after "every kas setting was carried over". */
+export function notCarriedList(importOutput: string): string[] {
+  const lines = importOutput.split('\n');
+  const start = lines.findIndex((l) => /^not carried over from kas \(\d+\):$/.test(l));
+  if (start < 0) {
+    if (!/^every kas setting was carried over$/m.test(importOutput))
+      throw new Error(`import kas printed neither list nor "every kas setting was carried over":\n${importOutput}`);
+    return [];
+  }
+  const items: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('  - ')) break;
+    items.push(line.slice(4));
+  }
+  return items;
+}
+
+/**
+ * The difference's subject as the import would name it in its list: the variable, the repo, or
+ * "layers". A refusal (the build is unusable) is not silent: the user saw the error.
+ */
+function subjectOf(diff: string): string | undefined {
+  const m = /^(?:local\.conf|bblayers\.conf) (\S+):|^commit of (\S+):|^(layers):/.exec(diff);
+  return m?.[1] ?? m?.[2] ?? m?.[3];
+}
+
+/** Differences in what is built that no item of the import's "not carried over" list names. */
+export function unreportedDifferences(diffs: string[], notCarried: string[]): string[] {
+  return diffs.filter((d) => {
+    const subject = subjectOf(d);
+    if (subject === undefined) return false;
+    const named = new RegExp(`(^|[^A-Za-z0-9_])${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^A-Za-z0-9_]|$)`);
+    return !notCarried.some((item) => named.test(item) || (subject === 'layers' && /\blayers?\b/.test(item)));
+  });
 }
 
 function readBuild(tools: Tools, buildDir: string, src: string, commits: Record<string, string>, log: string): Build {
-  const bblayersConf = confValues(tools, [path.join(buildDir, 'conf', 'bblayers.conf')], buildDir);
-  const localConf = confValues(tools, [path.join(buildDir, 'conf', 'local.conf')], buildDir);
+  let bblayersConf: ConfValues;
+  let localConf: ConfValues;
+  try {
+    bblayersConf = confValues(tools, [path.join(buildDir, 'conf', 'bblayers.conf')], buildDir);
+    localConf = confValues(tools, [path.join(buildDir, 'conf', 'local.conf')], buildDir);
+  } catch (error) {
+    // a conf this BitBake refuses (isar-cip-core's `_append`, the override syntax BitBake dropped) is a build that cannot start
+    return { commits, layers: [], localConf: {}, bblayersConf: {}, log, unusable: `BitBake would stop: ${(error as Error).message}` };
+  }
   const noLayerConf = (bblayersConf.BBLAYERS?.value ?? '').split(/\s+/).filter((l) => l && !existsSync(path.join(l, 'conf', 'layer.conf')));
   const unusable =
     noLayerConf.length > 0
@@ -456,7 +514,7 @@ function compareConf(what: string, kas: ConfValues, yfRaw: ConfValues, diffs: st
   // a value that refers to a tool-owned variable (BB_DISKMON_DIRS names ${DL_DIR}) expands to the tool's path: compare the reference
   const owned = [...TOOL_OWNED_VARIABLES]
     .map((name) => [name, yfRaw[name]?.value] as const)
-    .filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].length > 1);
+    .filter((e): e is readonly [string, string] => typeof e[1] === 'string' && e[1].startsWith('/'));
   const yf: ConfValues = Object.fromEntries(
     Object.entries(yfRaw).map(([name, v]) => [
       name,
@@ -500,7 +558,7 @@ export function compareBuilds(kas: Build, yf: Build): string[] {
 export type Verdict =
   | { verdict: 'same'; notes: string[] }
   | { verdict: 'both refuse'; kas: string; yoctoforge: string }
-  | { verdict: 'differs'; diffs: string[] }
+  | { verdict: 'differs'; diffs: string[]; unreported: string[] }
   | { verdict: 'yoctoforge fails'; kas: 'ok'; yoctoforge: string }
   | { verdict: 'yoctoforge accepts what kas refuses'; kas: string };
 
@@ -524,9 +582,10 @@ export function judge(kas: Outcome, yf: Outcome): Verdict {
   }
   if (!yf.ok) return { verdict: 'yoctoforge fails', kas: 'ok', yoctoforge: yf.error };
   const diffs = compareBuilds(kas.build, yf.build);
-  if (diffs.length > 0) return { verdict: 'differs', diffs };
+  if (diffs.length > 0) return { verdict: 'differs', diffs, unreported: unreportedDifferences(diffs, yf.build.notCarried ?? []) };
   if (kas.build.unusable && yf.build.unusable) return { verdict: 'both refuse', kas: kas.build.unusable, yoctoforge: yf.build.unusable };
-  return { verdict: 'same', notes: [] };
+  // listed as lost, yet nothing the harness compares differs: behaviour outside the conf (signatures, patches), or an over-report
+  return { verdict: 'same', notes: (yf.build.notCarried ?? []).map((n) => `listed as not carried, no difference found: ${n}`) };
 }
 
 /** Runs one case in its own folder under work. */
