@@ -214,9 +214,9 @@ async function syncRepo(job: RepoJob, mode: CloneMode, options: SyncOptions, rec
       const commit = await cloneRepo(job, mode, options.interactive ?? false);
       result = { ...base, action: 'cloned', commit, detail: `cloned at ${commit.slice(0, 12)}` };
     } else result = await updateRepo(job, mode, options, report, recovering);
-    // (the base commit, before patches) kas refuses a tag and a commit that disagree (its check: the same id as the tag's commit or
-    // annotated tag object, so an abbreviated commit beside a tag is refused too); checked on
-    // every sync, so that a refused pin is never locked by a later run
+    // Checked on the base commit, before patches. kas refuses a tag and a commit that disagree
+    // (same id as the tag's commit or its annotated tag object, so an abbreviated commit beside a
+    // tag is refused too); checked on every sync, so that a refused pin is never locked later.
     if (job.spec.tag && job.spec.commit && result.commit) {
       const tagged = await tagIds(await gitAt(job.dir, options.interactive ?? false), job.spec.tag, mode);
       if (job.spec.commit !== tagged.commit && job.spec.commit !== tagged.object) {
